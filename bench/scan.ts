@@ -1,0 +1,116 @@
+/**
+ * Full periodic scans of N idle containers on a throwaway engine, params-only and params + metrics,
+ * against the floor: the same Docker calls made directly with the same parallelism.
+ * Usage: npm run bench:scan [-- N [ROUNDS]]
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { loadConfig } from '../src/config';
+import { Daemon } from '../src/daemon';
+import { createLogger } from '../src/log';
+import { mapLimit } from '../src/util/concurrency';
+import { startTestEngine, type TestEngine } from '../test/integration/engine';
+
+const CONCURRENCY = 100;
+
+const PARAMS_RULES = `export const rules = [
+  { name: 'must have memory limit', rule: (c) => !c.params.HostConfig.Memory, mode: 'WARN' },
+  { name: 'no privileged', rule: (c) => c.params.HostConfig.Privileged === true },
+  { name: 'no more than 1000', rule: (c) => c.position >= 1000 },
+];`;
+const METRICS_RULES = `export const rules = [
+  { name: 'memory usage above 1 GiB', rule: (c) => (c.metrics.memory_stats?.usage ?? 0) > 1024 ** 3 },
+  { name: 'cpu above 90%', rule: (c) => {
+      const cpu = c.metrics.cpu_stats, pre = c.metrics.precpu_stats;
+      if (!cpu || !pre || !cpu.system_cpu_usage || !pre.system_cpu_usage) return false;
+      const d = (cpu.cpu_usage?.total_usage ?? 0) - (pre.cpu_usage?.total_usage ?? 0);
+      const s = cpu.system_cpu_usage - pre.system_cpu_usage;
+      return s > 0 && (d / s) * (cpu.online_cpus ?? 1) * 100 > 90;
+  } },
+];`;
+
+async function median(rounds: number, fn: () => Promise<void>): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const started = performance.now();
+    await fn();
+    times.push((performance.now() - started) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+async function floor(engine: TestEngine, withStats: boolean): Promise<void> {
+  const list = await engine.docker.listContainers();
+  await mapLimit(list, CONCURRENCY, async (c) => {
+    const container = engine.docker.getContainer(c.Id);
+    await Promise.all([container.inspect(), withStats ? container.stats({ stream: false }) : Promise.resolve()]);
+  });
+}
+
+async function enforcerScan(engine: TestEngine, rules: string, cacheParams: boolean, rounds: number): Promise<number> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'de-bench-'));
+  await writeFile(path.join(dir, 'rules.ts'), rules);
+  const config = loadConfig(
+    {
+      DOCKER_SOCKET: `unix://${engine.socketPath}`,
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: '0',
+      CHECK_INTERVAL_S: '3600',
+      RULES_PATH: path.join(dir, 'rules.ts'),
+      CACHE_PARAMS: cacheParams ? 'True' : 'False',
+      SCAN_CONCURRENCY: String(CONCURRENCY),
+      LOG_LEVEL: 'silent',
+    },
+    dir,
+    'bench',
+  );
+  const daemon = new Daemon({ config, log: createLogger('silent') });
+  await daemon.start();
+  try {
+    await daemon.scanNow('warm-up');
+    return await median(rounds, async () => {
+      await daemon.scanNow('bench');
+    });
+  } finally {
+    await daemon.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const count = Number(process.argv[2] ?? 100);
+  const rounds = Number(process.argv[3] ?? 3);
+  const engine = await startTestEngine();
+  try {
+    const created = performance.now();
+    await mapLimit(Array.from({ length: count }, (_, i) => i), 8, (i) => engine.runContainer({ name: `bench-${i}` }));
+    console.log(`started ${count} idle containers in ${((performance.now() - created) / 1000).toFixed(1)} s; ${rounds} rounds each, median shown`);
+
+    const floorParams = await median(rounds, () => floor(engine, false));
+    const paramsNoCache = await enforcerScan(engine, PARAMS_RULES, false, rounds);
+    const paramsCached = await enforcerScan(engine, PARAMS_RULES, true, rounds);
+    const floorMetrics = await median(rounds, () => floor(engine, true));
+    const metrics = await enforcerScan(engine, METRICS_RULES, true, rounds);
+
+    const row = (label: string, seconds: number, base: number): void =>
+      console.log(`${label.padEnd(44)} ${seconds.toFixed(3).padStart(8)} s   ${(seconds / base).toFixed(2)}x floor`);
+    console.log(`\n${count} containers, ${CONCURRENCY} Docker requests in flight`);
+    row('floor: list + inspect each', floorParams, floorParams);
+    row('enforcer params-only scan (no cache)', paramsNoCache, floorParams);
+    row('enforcer params-only scan (CACHE_PARAMS)', paramsCached, floorParams);
+    row('floor: list + inspect + stats each', floorMetrics, floorMetrics);
+    row('enforcer params + metrics scan', metrics, floorMetrics);
+    console.log(`\nbench process RSS after the runs: ${(process.memoryUsage().rss / 1024 / 1024).toFixed(1)} MiB (daemon + harness in one process)`);
+  } finally {
+    await engine.removeAllContainers();
+    await engine.stop();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# All tests: unit tests, then the integration suite against a throwaway Docker engine that the
+# suite starts itself (its own socket and data root; the host's Docker is never touched).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_packages=()
+command -v dockerd >/dev/null 2>&1 || need_packages+=(docker.io)
+[ -x /bin/busybox ] || need_packages+=(busybox-static)
+if [ ${#need_packages[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "test.sh: missing ${need_packages[*]}; run as root (or: sudo apt-get install -y ${need_packages[*]})" >&2
+    exit 1
+  fi
+  echo "test.sh: installing ${need_packages[*]} from Debian"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}" >/dev/null
+fi
+[ -d node_modules ] || npm ci
+
+npm run build --silent
+
+status=0
+npx mocha 'dist/test/unit/**/*.test.js' || status=1
+if [ "$(id -u)" -ne 0 ]; then
+  echo "test.sh: the integration suite starts its own dockerd and needs root" >&2
+  exit 1
+fi
+npx mocha --timeout 60000 --require dist/test/integration/setup.js 'dist/test/integration/**/*.test.js' || status=1
+exit $status

@@ -1,0 +1,269 @@
+import * as path from 'node:path';
+import type { Mode } from './rules/api';
+import { parseWhitelist, type Whitelist } from './engine/whitelist';
+
+/** Where and how to reach dockerd, derived from DOCKER_SOCKET. */
+export type DockerEndpoint =
+  | { kind: 'unix'; socketPath: string }
+  | { kind: 'tcp'; protocol: 'http' | 'https'; host: string; port: number };
+
+export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+
+export interface Config {
+  readonly version: string;
+  readonly runPeriodic: boolean;
+  readonly runStartEvents: boolean;
+  readonly runUpdateEvents: boolean;
+  readonly runRenameEvents: boolean;
+  readonly checkIntervalS: number;
+  readonly immediatePeriodicalStart: boolean;
+  readonly dockerSocket: string;
+  readonly dockerEndpoint: DockerEndpoint;
+  readonly dockerReqTimeoutS: number;
+  readonly mode: Mode;
+  readonly cacheParams: boolean;
+  readonly logLevel: LogLevel;
+  readonly disableParams: boolean;
+  readonly disableMetrics: boolean;
+  readonly stopOnFirstViolation: boolean;
+  readonly logAuthzRequests: boolean;
+  readonly defaultActionAllow: boolean;
+  readonly authzRequireBody: boolean;
+  readonly authzSocket: string;
+  readonly whiteList: Whitelist;
+  readonly imageWhiteList: Whitelist;
+  readonly httpHost: string;
+  readonly httpPort: number;
+  readonly stopTimeoutS: number;
+  readonly ruleTimeoutMs: number;
+  readonly rulesPath: string;
+  readonly whitelistRulesPath: string;
+  readonly requestRulesPath: string;
+  readonly triggersPath: string;
+  readonly rulesAllowedModules: readonly string[];
+  readonly triggersAllowedModules: readonly string[];
+  readonly triggerTimeoutMs: number;
+  readonly maxDetections: number;
+  readonly scanConcurrency: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+// The original's defaults, plus the ones this implementation adds. Documented in the README table.
+export const DEFAULTS: Readonly<Record<string, string>> = {
+  RUN_PERIODIC: 'True',
+  RUN_START_EVENTS: 'False',
+  RUN_UPDATE_EVENTS: 'False',
+  RUN_RENAME_EVENTS: 'False',
+  CHECK_INTERVAL_S: '600',
+  IMMEDIATE_PERIODICAL_START: 'False',
+  DOCKER_SOCKET: 'unix:///var/run/docker.sock',
+  DOCKER_REQ_TIMEOUT_S: '30',
+  MODE: 'WARN',
+  CACHE_PARAMS: 'True',
+  LOG_LEVEL: 'INFO',
+  DISABLE_PARAMS: 'False',
+  DISABLE_METRICS: 'False',
+  STOP_ON_FIRST_VIOLATION: 'True',
+  LOG_AUTHZ_REQUESTS: 'False',
+  DEFAULT_ACTION_ALLOW: 'True',
+  AUTHZ_REQUIRE_BODY: 'True',
+  AUTHZ_SOCKET: '',
+  WHITE_LIST: 'docker-enforcer,docker_enforcer',
+  IMAGE_WHITE_LIST: '',
+  HTTP_HOST: '0.0.0.0',
+  HTTP_PORT: '8888',
+  STOP_TIMEOUT_S: '10',
+  RULE_TIMEOUT_MS: '200',
+  RULES_PATH: 'rules/rules.ts',
+  WHITELIST_RULES_PATH: 'rules/whitelist_rules.ts',
+  REQUEST_RULES_PATH: 'request_rules/request_rules.ts',
+  TRIGGERS_PATH: 'triggers/triggers.ts',
+  RULES_ALLOWED_MODULES: '',
+  TRIGGERS_ALLOWED_MODULES: '',
+  TRIGGER_TIMEOUT_MS: '5000',
+  MAX_DETECTIONS: '10000',
+  SCAN_CONCURRENCY: '100',
+};
+
+const LOG_LEVELS: Readonly<Record<string, LogLevel>> = {
+  // Python logging names (the original's), then pino's own.
+  notset: 'trace',
+  debug: 'debug',
+  info: 'info',
+  warning: 'warn',
+  warn: 'warn',
+  error: 'error',
+  critical: 'fatal',
+  fatal: 'fatal',
+  trace: 'trace',
+  silent: 'silent',
+};
+
+/** Collects problems instead of throwing, so every bad variable is reported in one go. */
+class EnvReader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Readonly<Record<string, string | undefined>>) {}
+
+  raw(name: string): string {
+    return this.env[name] ?? DEFAULTS[name] ?? '';
+  }
+
+  bool(name: string): boolean {
+    const value = this.raw(name).trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(value)) return true;
+    if (['false', '0', 'no', 'off'].includes(value)) return false;
+    this.problems.push(`${name}=${JSON.stringify(this.raw(name))}: expected True/False (also true/false, 1/0, yes/no)`);
+    return DEFAULTS[name] === 'True';
+  }
+
+  int(name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const text = this.raw(name).trim();
+    const value = Number(text);
+    if (text === '' || !Number.isInteger(value) || value < min || value > max) {
+      this.problems.push(`${name}=${JSON.stringify(this.raw(name))}: expected a whole number from ${min} to ${max}`);
+      return Number(DEFAULTS[name]);
+    }
+    return value;
+  }
+
+  list(name: string): string[] {
+    return this.raw(name)
+      .split(',')
+      .map((item) => item.trim())
+      .filter((item) => item !== '');
+  }
+}
+
+export function parseDockerSocket(value: string): DockerEndpoint | string {
+  const text = value.trim();
+  if (text.startsWith('unix://')) {
+    const socketPath = text.slice('unix://'.length);
+    return socketPath.startsWith('/') ? { kind: 'unix', socketPath } : 'a unix socket needs an absolute path (unix:///var/run/docker.sock)';
+  }
+  if (text.startsWith('/')) return { kind: 'unix', socketPath: text };
+  const match = /^(?:(tcp|http|https):\/\/)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/.exec(text);
+  if (!match) return 'expected unix:///path, tcp://host:port or host:port';
+  const [, scheme, host = '', portText = ''] = match;
+  const port = Number(portText);
+  if (port < 1 || port > 65535) return `port ${port} is out of range`;
+  return { kind: 'tcp', protocol: scheme === 'https' ? 'https' : 'http', host: host.replace(/^\[|\]$/g, ''), port };
+}
+
+function parseMode(reader: EnvReader): Mode {
+  const value = reader.raw('MODE').trim().toUpperCase();
+  if (value === 'WARN' || value === 'KILL') return value;
+  reader.problems.push(`MODE=${JSON.stringify(reader.raw('MODE'))}: expected WARN or KILL (any case)`);
+  return 'WARN';
+}
+
+function parseLogLevel(reader: EnvReader): LogLevel {
+  const level = LOG_LEVELS[reader.raw('LOG_LEVEL').trim().toLowerCase()];
+  if (level) return level;
+  reader.problems.push(`LOG_LEVEL=${JSON.stringify(reader.raw('LOG_LEVEL'))}: expected DEBUG, INFO, WARNING, ERROR, CRITICAL or trace/debug/info/warn/error/fatal/silent`);
+  return 'info';
+}
+
+function readWhitelist(reader: EnvReader, name: string): Whitelist {
+  const { whitelist, errors } = parseWhitelist(reader.list(name));
+  for (const error of errors) reader.problems.push(`${name}: ${error}`);
+  return whitelist;
+}
+
+/** Reads the environment into a frozen Config, or throws one ConfigError listing every problem. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>, cwd: string, version: string): Config {
+  const reader = new EnvReader(env);
+  const endpoint = parseDockerSocket(reader.raw('DOCKER_SOCKET'));
+  if (typeof endpoint === 'string') reader.problems.push(`DOCKER_SOCKET=${JSON.stringify(reader.raw('DOCKER_SOCKET'))}: ${endpoint}`);
+  const resolvePath = (name: string): string => path.resolve(cwd, reader.raw(name).trim());
+
+  const config: Config = {
+    version,
+    runPeriodic: reader.bool('RUN_PERIODIC'),
+    runStartEvents: reader.bool('RUN_START_EVENTS'),
+    runUpdateEvents: reader.bool('RUN_UPDATE_EVENTS'),
+    runRenameEvents: reader.bool('RUN_RENAME_EVENTS'),
+    checkIntervalS: reader.int('CHECK_INTERVAL_S', 1),
+    immediatePeriodicalStart: reader.bool('IMMEDIATE_PERIODICAL_START'),
+    dockerSocket: reader.raw('DOCKER_SOCKET').trim(),
+    dockerEndpoint: typeof endpoint === 'string' ? { kind: 'unix', socketPath: '/var/run/docker.sock' } : endpoint,
+    dockerReqTimeoutS: reader.int('DOCKER_REQ_TIMEOUT_S', 1, 3600),
+    mode: parseMode(reader),
+    cacheParams: reader.bool('CACHE_PARAMS'),
+    logLevel: parseLogLevel(reader),
+    disableParams: reader.bool('DISABLE_PARAMS'),
+    disableMetrics: reader.bool('DISABLE_METRICS'),
+    stopOnFirstViolation: reader.bool('STOP_ON_FIRST_VIOLATION'),
+    logAuthzRequests: reader.bool('LOG_AUTHZ_REQUESTS'),
+    defaultActionAllow: reader.bool('DEFAULT_ACTION_ALLOW'),
+    authzRequireBody: reader.bool('AUTHZ_REQUIRE_BODY'),
+    authzSocket: reader.raw('AUTHZ_SOCKET').trim(),
+    whiteList: readWhitelist(reader, 'WHITE_LIST'),
+    imageWhiteList: readWhitelist(reader, 'IMAGE_WHITE_LIST'),
+    httpHost: reader.raw('HTTP_HOST').trim(),
+    httpPort: reader.int('HTTP_PORT', 0, 65535),
+    stopTimeoutS: reader.int('STOP_TIMEOUT_S', 0, 3600),
+    ruleTimeoutMs: reader.int('RULE_TIMEOUT_MS', 1, 60_000),
+    rulesPath: resolvePath('RULES_PATH'),
+    whitelistRulesPath: resolvePath('WHITELIST_RULES_PATH'),
+    requestRulesPath: resolvePath('REQUEST_RULES_PATH'),
+    triggersPath: resolvePath('TRIGGERS_PATH'),
+    rulesAllowedModules: reader.list('RULES_ALLOWED_MODULES'),
+    triggersAllowedModules: reader.list('TRIGGERS_ALLOWED_MODULES'),
+    triggerTimeoutMs: reader.int('TRIGGER_TIMEOUT_MS', 1, 600_000),
+    maxDetections: reader.int('MAX_DETECTIONS', 1, 10_000_000),
+    scanConcurrency: reader.int('SCAN_CONCURRENCY', 1, 1000),
+  };
+  if (config.httpHost === '') reader.problems.push('HTTP_HOST is empty: expected an address such as 0.0.0.0 or 127.0.0.1');
+  if (config.authzSocket !== '' && !path.isAbsolute(config.authzSocket)) {
+    reader.problems.push(`AUTHZ_SOCKET=${JSON.stringify(config.authzSocket)}: expected an absolute path`);
+  }
+  if (reader.problems.length > 0) throw new ConfigError(reader.problems);
+  return Object.freeze(config);
+}
+
+/** The configuration as `/config` shows it: the original's keys first, then this implementation's. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return {
+    cache_params: config.cacheParams,
+    default_allow: config.defaultActionAllow,
+    disable_metrics: config.disableMetrics,
+    disable_params: config.disableParams,
+    docker_req_timeout_sec: config.dockerReqTimeoutS,
+    docker_socket: config.dockerSocket,
+    image_white_list: config.imageWhiteList.entries,
+    immediate_periodical_start: config.immediatePeriodicalStart,
+    interval_sec: config.checkIntervalS,
+    log_authz_requests: config.logAuthzRequests,
+    log_level: config.logLevel,
+    mode: config.mode,
+    run_periodic: config.runPeriodic,
+    run_rename_events: config.runRenameEvents,
+    run_start_events: config.runStartEvents,
+    run_update_events: config.runUpdateEvents,
+    stop_on_first_violation: config.stopOnFirstViolation,
+    version: config.version,
+    white_list: config.whiteList.entries,
+    white_list_separator: '|',
+    authz_require_body: config.authzRequireBody,
+    authz_socket: config.authzSocket,
+    http_host: config.httpHost,
+    http_port: config.httpPort,
+    max_detections: config.maxDetections,
+    request_rules_path: config.requestRulesPath,
+    rule_timeout_ms: config.ruleTimeoutMs,
+    rules_allowed_modules: config.rulesAllowedModules,
+    rules_path: config.rulesPath,
+    scan_concurrency: config.scanConcurrency,
+    stop_timeout_sec: config.stopTimeoutS,
+    trigger_timeout_ms: config.triggerTimeoutMs,
+    triggers_allowed_modules: config.triggersAllowedModules,
+    triggers_path: config.triggersPath,
+    whitelist_rules_path: config.whitelistRulesPath,
+  };
+}

@@ -1,0 +1,32 @@
+import type { Logger } from 'pino';
+import type { Config } from '../config';
+import type { Metrics } from '../metrics';
+import type { RuleSet } from '../rules/rule-set';
+import type { DetectionStore } from '../store/detections';
+
+/** Times of the latest periodic run (null fields until the first run completes). */
+export interface PeriodicRunStatus {
+  readonly lastRunStart: Date | null;
+  readonly lastRunEnd: Date | null;
+  readonly lastRunSeconds: number | null;
+}
+
+export interface HealthReport {
+  readonly healthy: boolean;
+  /** Why it is unhealthy, when it is. */
+  readonly problems: readonly string[];
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+/** What the HTTP layer may read; it never changes daemon state. */
+export interface HttpDeps {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly store: DetectionStore;
+  /** The rules currently enforced (swapped as a whole on reload). */
+  rules(): RuleSet;
+  /** null when periodic mode is off. */
+  periodicStatus(): PeriodicRunStatus | null;
+  health(): HealthReport;
+}

@@ -1,0 +1,115 @@
+/**
+ * Readable pages for admins. Self-contained (inline CSS and a few lines of JS): the daemon runs on
+ * hosts without internet. Every dynamic string is escaped: container names, labels, rule names and
+ * sources are user-controlled.
+ */
+import type { Detection } from '../store/detections';
+import type { PeriodicRunStatus } from './deps';
+
+export function escapeHtml(value: unknown): string {
+  return String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+const STYLE = `
+body{font-family:system-ui,sans-serif;margin:1.5rem;color:#1d2330;background:#fafbfc}
+nav a{margin-right:1rem;color:#1a5fb4;text-decoration:none;font-weight:600}
+h1{font-size:1.4rem}table{border-collapse:collapse;width:100%;background:#fff}
+th,td{border:1px solid #d7dbe0;padding:.35rem .5rem;text-align:left;vertical-align:top;font-size:.9rem}
+th{background:#eef1f5;cursor:pointer;user-select:none}th[aria-sort]::after{content:" \\2195";color:#889}
+tr:nth-child(even) td{background:#f7f9fb}.mode-KILL{color:#b01c1c;font-weight:600}.mode-WARN{color:#9a6700}
+pre{background:#0f1419;color:#e6e1cf;padding:1rem;overflow:auto;border-radius:6px}
+.kw{color:#ff8f40}.str{color:#aad94c}.num{color:#e6b450}.com{color:#6c7680;font-style:italic}
+.meta{color:#555;font-size:.9rem}code{font-family:ui-monospace,monospace}`;
+
+// Click a header to sort by that column; again to reverse.
+const SORT_SCRIPT = `
+document.querySelectorAll('table.sortable th').forEach(function (th, index) {
+  th.setAttribute('aria-sort', 'none');
+  th.addEventListener('click', function () {
+    var table = th.closest('table'), body = table.tBodies[0];
+    var ascending = th.getAttribute('aria-sort') !== 'ascending';
+    table.querySelectorAll('th').forEach(function (h) { h.setAttribute('aria-sort', 'none'); });
+    th.setAttribute('aria-sort', ascending ? 'ascending' : 'descending');
+    Array.from(body.rows).sort(function (a, b) {
+      var x = a.cells[index].dataset.sort || a.cells[index].textContent, y = b.cells[index].dataset.sort || b.cells[index].textContent;
+      var nx = Number(x), ny = Number(y);
+      var order = (!isNaN(nx) && !isNaN(ny) && x !== '' && y !== '') ? nx - ny : x.localeCompare(y);
+      return ascending ? order : -order;
+    }).forEach(function (row) { body.appendChild(row); });
+  });
+});`;
+
+function page(title: string, content: string): string {
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · docker-enforcer</title>
+<style>${STYLE}</style></head><body>
+<nav><a href="/">Detections</a><a href="/recent">Recent</a><a href="/rules">Rules</a><a href="/request_rules">Request rules</a><a href="/config">Config</a><a href="/metrics">Metrics</a><a href="/health">Health</a></nav>
+<h1>${escapeHtml(title)}</h1>
+${content}
+<script>${SORT_SCRIPT}</script></body></html>`;
+}
+
+export function renderDetectionsPage(title: string, periodic: PeriodicRunStatus | null, detections: readonly Detection[]): string {
+  const runs = periodic
+    ? `<p class="meta">Last full scan: started ${escapeHtml(periodic.lastRunStart?.toISOString() ?? 'never')}, ended ${escapeHtml(
+        periodic.lastRunEnd?.toISOString() ?? '—',
+      )}, took ${escapeHtml(periodic.lastRunSeconds === null ? '—' : `${periodic.lastRunSeconds.toFixed(3)} s`)}</p>`
+    : '<p class="meta">Periodic scans are off.</p>';
+  const rows = detections
+    .map(
+      (d) => `<tr><td>${escapeHtml(d.name || '—')}<br><code>${escapeHtml(d.id.slice(0, 12))}</code></td><td>${escapeHtml(d.image)}</td>
+<td>${d.violatedRules.map(escapeHtml).join('<br>')}</td><td class="mode-${escapeHtml(d.mode)}">${escapeHtml(d.mode)}</td><td>${escapeHtml(d.action)}</td>
+<td>${escapeHtml(d.source)}</td><td>${escapeHtml(d.owner)}</td><td data-sort="${d.count}">${d.count}</td>
+<td data-sort="${escapeHtml(d.lastTimestamp.toISOString())}">${escapeHtml(d.lastTimestamp.toISOString())}</td></tr>`,
+    )
+    .join('\n');
+  const table = `<table id="detections" class="sortable"><thead><tr><th>Container</th><th>Image</th><th>Rules</th><th>Mode</th><th>Action</th><th>Source</th><th>Owner</th><th>Count</th><th>Last seen</th></tr></thead>
+<tbody>${rows}</tbody></table>`;
+  return page(title, `${runs}${detections.length === 0 ? '<p>No detections.</p>' : ''}${table}`);
+}
+
+interface RuleRow {
+  readonly name: string;
+  readonly mode: string;
+}
+interface FileRow {
+  readonly kind: string;
+  readonly path: string;
+  readonly present: boolean;
+  readonly loaded_at: string;
+  readonly source: string;
+}
+
+export function renderRulesPage(title: string, rules: readonly RuleRow[], files: readonly FileRow[]): string {
+  const rows = rules.map((r) => `<tr><td>${escapeHtml(r.name)}</td><td class="mode-${escapeHtml(r.mode)}">${escapeHtml(r.mode)}</td></tr>`).join('\n');
+  const sources = files
+    .map(
+      (f) => `<h2>${escapeHtml(f.kind)}</h2><p class="meta"><code>${escapeHtml(f.path)}</code> — ${
+        f.present ? `loaded ${escapeHtml(f.loaded_at)}` : 'not present'
+      }</p>${f.present ? `<pre><code>${highlightTypeScript(f.source)}</code></pre>` : ''}`,
+    )
+    .join('\n');
+  return page(title, `<table id="rules" class="sortable"><thead><tr><th>Rule</th><th>Effective mode</th></tr></thead><tbody>${rows}</tbody></table>${sources}`);
+}
+
+export function renderConfigPage(config: Record<string, unknown>): string {
+  const rows = Object.entries(config)
+    .map(([key, value]) => `<tr><td><code>${escapeHtml(key)}</code></td><td><code>${escapeHtml(JSON.stringify(value))}</code></td></tr>`)
+    .join('\n');
+  return page('Configuration', `<table id="config" class="sortable"><thead><tr><th>Key</th><th>Value</th></tr></thead><tbody>${rows}</tbody></table>`);
+}
+
+const TOKEN = /(\/\/[^\n]*|\/\*[\s\S]*?\*\/)|('(?:\\.|[^'\\\n])*'|"(?:\\.|[^"\\\n])*"|`(?:\\.|[^`\\])*`)|\b(\d+(?:\.\d+)?)\b|\b(import|export|from|const|let|var|function|return|if|else|for|while|type|interface|true|false|null|undefined|new|typeof|as|async|await)\b/g;
+
+/** Tiny highlighter: tokens are found on the raw source, and every piece is escaped before output. */
+export function highlightTypeScript(source: string): string {
+  let out = '';
+  let last = 0;
+  for (const match of source.matchAll(TOKEN)) {
+    const index = match.index ?? 0;
+    out += escapeHtml(source.slice(last, index));
+    const cls = match[1] ? 'com' : match[2] ? 'str' : match[3] ? 'num' : 'kw';
+    out += `<span class="${cls}">${escapeHtml(match[0])}</span>`;
+    last = index + match[0].length;
+  }
+  return out + escapeHtml(source.slice(last));
+}

@@ -1,0 +1,92 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * Every series the daemon exports, on a registry the daemon owns (no global state, so tests can
+ * build several daemons). Labels come from bounded sets only: rule names, modes, sources, operations.
+ */
+export function createMetrics(version: string) {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const metrics = {
+    registry,
+    buildInfo: new Gauge({ name: 'docker_enforcer_build_info', help: 'Always 1; the version is in the label.', labelNames: ['version'], registers: [registry] }),
+    containersStopped: new Counter({
+      name: 'containers_stopped_total',
+      help: 'Containers actually stopped by the enforcer (the original counted detections here).',
+      registers: [registry],
+    }),
+    stopFailures: new Counter({ name: 'docker_enforcer_stop_failures_total', help: 'Stop requests that failed.', registers: [registry] }),
+    violations: new Counter({
+      name: 'docker_enforcer_violations_total',
+      help: 'Rule violations found, by rule, check source and effective mode.',
+      labelNames: ['rule', 'source', 'mode'],
+      registers: [registry],
+    }),
+    ruleErrors: new Counter({
+      name: 'docker_enforcer_rule_errors_total',
+      help: 'Rule evaluations that threw or timed out (each also counts as a violation).',
+      labelNames: ['rule', 'kind'],
+      registers: [registry],
+    }),
+    ruleTimeouts: new Counter({
+      name: 'docker_enforcer_rule_timeouts_total',
+      help: 'Rule evaluations cut off by RULE_TIMEOUT_MS.',
+      labelNames: ['rule'],
+      registers: [registry],
+    }),
+    scans: new Counter({ name: 'docker_enforcer_scans_total', help: 'Periodic scans, by result.', labelNames: ['result'], registers: [registry] }),
+    scansSkipped: new Counter({
+      name: 'docker_enforcer_scans_skipped_total',
+      help: 'Scheduled scans skipped because the previous one was still running.',
+      registers: [registry],
+    }),
+    scanDuration: new Histogram({
+      name: 'docker_enforcer_scan_duration_seconds',
+      help: 'Duration of periodic scans.',
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+      registers: [registry],
+    }),
+    lastScan: new Gauge({ name: 'docker_enforcer_last_scan_timestamp_seconds', help: 'End time of the last completed scan.', registers: [registry] }),
+    containersChecked: new Counter({
+      name: 'docker_enforcer_containers_checked_total',
+      help: 'Containers judged, by check source.',
+      labelNames: ['source'],
+      registers: [registry],
+    }),
+    dockerErrors: new Counter({
+      name: 'docker_enforcer_docker_errors_total',
+      help: 'Failed Docker API calls, by operation.',
+      labelNames: ['operation'],
+      registers: [registry],
+    }),
+    dockerDuration: new Histogram({
+      name: 'docker_enforcer_docker_request_duration_seconds',
+      help: 'Docker API call latency, by operation.',
+      labelNames: ['operation'],
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2, 5, 10, 30],
+      registers: [registry],
+    }),
+    eventReconnects: new Counter({
+      name: 'docker_enforcer_event_stream_reconnects_total',
+      help: 'Reconnects of the Docker event stream.',
+      registers: [registry],
+    }),
+    authzRequests: new Counter({
+      name: 'docker_enforcer_authz_requests_total',
+      help: 'AuthZ requests answered, by decision (allow, deny, warn = allowed with violations, default_allow/default_deny = malformed or failed).',
+      labelNames: ['decision'],
+      registers: [registry],
+    }),
+    authzDuration: new Histogram({
+      name: 'docker_enforcer_authz_request_duration_seconds',
+      help: 'Time to decide an AuthZ request.',
+      buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+      registers: [registry],
+    }),
+    rulesLoaded: new Gauge({ name: 'docker_enforcer_rules_loaded', help: 'Rules loaded, by kind.', labelNames: ['kind'], registers: [registry] }),
+  };
+  metrics.buildInfo.set({ version }, 1);
+  return metrics;
+}
+
+export type Metrics = ReturnType<typeof createMetrics>;

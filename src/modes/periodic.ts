@@ -1,0 +1,135 @@
+import type { Logger } from 'pino';
+import type { DockerClient } from '../docker/client';
+import type { ContainerInspector } from '../facts/inspector';
+import { resolvePositions } from '../facts/positions';
+import type { PeriodicRunStatus } from '../http/deps';
+import type { Metrics } from '../metrics';
+import { mapLimit } from '../util/concurrency';
+import { checkContainer, type CheckOutcome, type ContainerCheckDeps } from './container-check';
+
+export interface PeriodicOptions {
+  readonly docker: DockerClient;
+  readonly inspector: ContainerInspector;
+  readonly check: ContainerCheckDeps;
+  readonly log: Logger;
+  readonly metrics: Metrics;
+  readonly intervalS: number;
+  readonly immediateStart: boolean;
+  readonly concurrency: number;
+  /** Metrics are fetched only for containers whose rules read `c.metrics` (see checkContainer). */
+  readonly withMetrics: boolean;
+  /** false: no schedule, scans only on demand (resyncs of events mode). */
+  readonly schedule: boolean;
+}
+
+export interface ScanSummary {
+  readonly containers: number;
+  readonly outcomes: Readonly<Record<CheckOutcome, number>>;
+  readonly seconds: number;
+}
+
+const RETRY_INITIAL_MS = 1000;
+
+/**
+ * The periodic audit: every CHECK_INTERVAL_S, list running containers, fetch params and a stats
+ * sample with bounded parallelism, judge and act. Runs never overlap; a scan that fails because
+ * dockerd is unreachable is retried with backoff (capped at the interval) instead of waiting a
+ * whole interval.
+ */
+export class PeriodicScanner {
+  private interval: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryAttempt = 0;
+  private running: Promise<ScanSummary | undefined> | undefined;
+  private lastRunStart: Date | null = null;
+  private lastRunEnd: Date | null = null;
+  private lastRunSeconds: number | null = null;
+  private stopped = false;
+
+  constructor(private readonly options: PeriodicOptions) {}
+
+  start(): void {
+    if (!this.options.schedule) return;
+    this.interval = setInterval(() => this.tick('schedule'), this.options.intervalS * 1000);
+    if (this.options.immediateStart) this.tick('start-up');
+  }
+
+  /** Stops scheduling and waits for the scan under way (its stops are drained by the daemon). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.interval);
+    clearTimeout(this.retryTimer);
+    await this.running;
+  }
+
+  status(): PeriodicRunStatus {
+    return { lastRunStart: this.lastRunStart, lastRunEnd: this.lastRunEnd, lastRunSeconds: this.lastRunSeconds };
+  }
+
+  /** Runs a scan now unless one is under way (then returns undefined). Used by the schedule and by resyncs. */
+  tick(reason: string): Promise<ScanSummary | undefined> {
+    if (this.stopped) return Promise.resolve(undefined);
+    if (this.running) {
+      this.options.metrics.scansSkipped.inc();
+      this.options.log.warn({ reason }, 'previous scan has not finished; skipping this one (consider raising CHECK_INTERVAL_S)');
+      return Promise.resolve(undefined);
+    }
+    this.running = this.scan(reason).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async scan(reason: string): Promise<ScanSummary | undefined> {
+    const { docker, log, metrics } = this.options;
+    const started = new Date();
+    this.lastRunStart = started;
+    const timer = metrics.scanDuration.startTimer();
+    log.debug({ reason }, 'scan started');
+    let listed;
+    try {
+      listed = await docker.listRunning();
+    } catch (err: unknown) {
+      metrics.scans.inc({ result: 'failed' });
+      timer();
+      this.scheduleRetry(err);
+      return undefined;
+    }
+    this.retryAttempt = 0;
+    const positions = await resolvePositions(listed, (id) => this.options.inspector.createdAt(id), this.options.concurrency);
+    const outcomes = await mapLimit(listed, this.options.concurrency, (summary) =>
+      checkContainer(this.options.check, {
+        id: summary.id,
+        position: positions.get(summary.id) ?? 0,
+        checkSource: 'periodic',
+        withMetrics: this.options.withMetrics ? 'lazy' : false,
+        listedName: summary.name,
+        listedImage: summary.image,
+      }),
+    );
+    this.options.inspector.prune(new Set(listed.map((c) => c.id)));
+    const seconds = timer();
+    const end = new Date();
+    this.lastRunEnd = end;
+    this.lastRunSeconds = seconds;
+    metrics.scans.inc({ result: 'completed' });
+    metrics.lastScan.set(end.getTime() / 1000);
+    const counts = countOutcomes(outcomes);
+    log.info({ reason, containers: listed.length, ...counts, seconds: Number(seconds.toFixed(3)) }, 'scan finished');
+    return { containers: listed.length, outcomes: counts, seconds };
+  }
+
+  private scheduleRetry(err: unknown): void {
+    const delay = Math.min(this.options.intervalS * 1000, RETRY_INITIAL_MS * 2 ** this.retryAttempt);
+    this.retryAttempt += 1;
+    this.options.log.error({ err, retryInMs: delay }, 'scan failed: cannot list containers; retrying');
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => void this.tick('retry'), delay);
+  }
+}
+
+function countOutcomes(outcomes: readonly CheckOutcome[]): Record<CheckOutcome, number> {
+  const counts: Record<CheckOutcome, number> = { compliant: 0, warned: 0, stopped: 0, denied: 0, skipped: 0, failed: 0 };
+  for (const outcome of outcomes) counts[outcome] += 1;
+  return counts;
+}
