@@ -1,5 +1,7 @@
+import { lstat, mkdir, unlink } from 'node:fs/promises';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { Enforcer } from './actions/enforcer';
 import { Stopper } from './actions/stopper';
@@ -9,8 +11,10 @@ import { ContainerEventStream } from './docker/event-stream';
 import type { JudgeOptions } from './engine/judge';
 import { ContainerInspector } from './facts/inspector';
 import { createHttpApp } from './http/app';
+import { authzRoutes } from './http/authz-routes';
 import type { HealthReport, HttpDeps } from './http/deps';
 import { createMetrics, type Metrics } from './metrics';
+import { AuthzService } from './modes/authz';
 import type { ContainerCheckDeps } from './modes/container-check';
 import { EventsMode, eventActions } from './modes/events';
 import { PeriodicScanner } from './modes/periodic';
@@ -56,19 +60,22 @@ export class Daemon {
   private readonly log: Logger;
   private readonly docker: DockerClient;
   private readonly connectivity = new DockerConnectivity();
-  private ruleSet: RuleSet | undefined;
-  private server: http.Server | undefined;
+  private readonly eventStream: ContainerEventStream | undefined;
+  private readonly stopper: Stopper;
+  private readonly enforcer: Enforcer;
   /** Always built (events mode resyncs with a full scan); scheduled only with RUN_PERIODIC. */
-  private periodic: PeriodicScanner | undefined;
-  private events: EventsMode | undefined;
-  private eventStream: ContainerEventStream | undefined;
-  private stopper: Stopper | undefined;
+  private readonly periodic: PeriodicScanner;
+  private readonly events: EventsMode | undefined;
+  private readonly authz: AuthzService;
+  private ruleSet: RuleSet | undefined;
+  private servers: http.Server[] = [];
   private pingTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = new Date();
 
   constructor(private readonly deps: DaemonDeps) {
     const { config } = deps;
-    this.log = deps.log;
+    const log = deps.log;
+    this.log = log;
     this.metrics = createMetrics(config.version);
     this.store = new DetectionStore(config.maxDetections);
     this.docker =
@@ -78,6 +85,72 @@ export class Daemon {
         if (error) this.metrics.dockerErrors.inc({ operation });
         this.connectivity.observe(operation, error);
       });
+    const actions = eventActions(config);
+    // The params cache is only trusted while an event feed can invalidate it (rename/update/destroy).
+    if (actions.length > 0 || (config.cacheParams && config.runPeriodic)) {
+      this.eventStream = new ContainerEventStream({
+        docker: this.docker,
+        log: log.child({ module: 'events' }),
+        actions: [...new Set([...actions, 'rename', 'update', 'destroy', 'die'])],
+        onReconnect: () => this.metrics.eventReconnects.inc(),
+      });
+    }
+    const inspector = new ContainerInspector({
+      docker: this.docker,
+      log: log.child({ module: 'inspect' }),
+      cacheParams: config.cacheParams,
+      disableParams: config.disableParams,
+      disableMetrics: config.disableMetrics,
+      cacheTrusted: () => this.eventStream?.connected ?? false,
+    });
+    if (this.eventStream) {
+      this.eventStream.onEvent((event) => {
+        if (['rename', 'update', 'destroy', 'die'].includes(event.action)) inspector.invalidate(event.id);
+      });
+      this.eventStream.onResync(() => inspector.clearCache());
+    }
+    this.stopper = new Stopper(this.docker, config.stopTimeoutS, log.child({ module: 'stop' }), this.metrics);
+    this.enforcer = new Enforcer({ log: log.child({ module: 'enforce' }), metrics: this.metrics, store: this.store, stopper: this.stopper });
+    const judgeOptions: JudgeOptions = {
+      whiteList: config.whiteList,
+      imageWhiteList: config.imageWhiteList,
+      stopOnFirstViolation: config.stopOnFirstViolation,
+      defaultMode: config.mode,
+    };
+    const check: ContainerCheckDeps = {
+      inspector,
+      enforcer: this.enforcer,
+      stopper: this.stopper,
+      metrics: this.metrics,
+      log: log.child({ module: 'check' }),
+      judgeOptions,
+      rules: () => this.rules(),
+    };
+    this.periodic = new PeriodicScanner({
+      docker: this.docker,
+      inspector,
+      check,
+      log: log.child({ module: 'periodic' }),
+      metrics: this.metrics,
+      intervalS: config.checkIntervalS,
+      immediateStart: config.immediatePeriodicalStart,
+      concurrency: config.scanConcurrency,
+      withMetrics: !config.disableMetrics,
+      schedule: config.runPeriodic,
+    });
+    if (actions.length > 0 && this.eventStream) {
+      this.events = new EventsMode({ stream: this.eventStream, docker: this.docker, inspector, check, log: log.child({ module: 'events' }), actions, periodic: this.periodic });
+    }
+    this.authz = new AuthzService({
+      config,
+      log: log.child({ module: 'authz' }),
+      metrics: this.metrics,
+      docker: this.docker,
+      inspector,
+      enforcer: this.enforcer,
+      judgeOptions,
+      rules: () => this.rules(),
+    });
   }
 
   /** The rules being enforced (throws before start()). */
@@ -86,9 +159,14 @@ export class Daemon {
     return this.ruleSet;
   }
 
-  /** The HTTP server's address, once listening. */
+  /** Where violations are reported (triggers subscribe here). */
+  get violations(): Enforcer {
+    return this.enforcer;
+  }
+
+  /** The TCP server's address, once listening. */
   address(): AddressInfo | undefined {
-    const address = this.server?.address();
+    const address = this.servers[0]?.address();
     return address && typeof address === 'object' ? address : undefined;
   }
 
@@ -117,13 +195,18 @@ export class Daemon {
     clearInterval(this.pingTimer);
     this.events?.stop();
     this.eventStream?.stop();
-    await this.periodic?.stop();
-    await this.stopper?.drain(SHUTDOWN_DRAIN_MS);
-    await new Promise<void>((resolve) => {
-      if (!this.server) return resolve();
-      this.server.close(() => resolve());
-      this.server.closeAllConnections();
-    });
+    await this.periodic.stop();
+    await this.stopper.drain(SHUTDOWN_DRAIN_MS);
+    await Promise.all(
+      this.servers.map(
+        (server) =>
+          new Promise<void>((resolve) => {
+            server.close(() => resolve());
+            server.closeAllConnections();
+          }),
+      ),
+    );
+    this.servers = [];
     this.log.info('stopped');
   }
 
@@ -135,92 +218,42 @@ export class Daemon {
       metrics: this.metrics,
       store: this.store,
       rules: () => this.rules(),
-      periodicStatus: () => (this.periodic && config.runPeriodic ? this.periodic.status() : null),
+      periodicStatus: () => (config.runPeriodic ? this.periodic.status() : null),
       health: () => this.health(),
     };
-    const app = createHttpApp(httpDeps);
-    this.server = http.createServer(app.callback());
+    const app = createHttpApp(httpDeps, authzRoutes(this.authz));
+    await this.listen(app.callback(), (server, done) => server.listen(config.httpPort, config.httpHost, done));
+    if (config.authzSocket !== '') {
+      await prepareSocketPath(config.authzSocket);
+      await this.listen(app.callback(), (server, done) => server.listen(config.authzSocket, done));
+      this.log.info({ socket: config.authzSocket }, 'authz plugin socket listening');
+    }
+    this.log.info({ address: this.address() }, 'http api listening');
+  }
+
+  private async listen(handler: http.RequestListener, bind: (server: http.Server, done: () => void) => void): Promise<void> {
+    const server = http.createServer(handler);
     // dockerd keeps AuthZ connections alive; so do Prometheus and browsers.
-    this.server.keepAliveTimeout = 65_000;
+    server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(config.httpPort, config.httpHost, () => {
-        this.server!.off('error', reject);
+      server.once('error', reject);
+      bind(server, () => {
+        server.off('error', reject);
         resolve();
       });
     });
-    this.log.info({ address: this.address() }, 'http api listening');
+    this.servers.push(server);
   }
 
   private startDockerFacing(): void {
     const { config } = this.deps;
-    const log = this.log;
-    const actions = eventActions(config);
-    // The params cache is only trusted while an event feed can invalidate it (rename/update/destroy).
-    if (actions.length > 0 || (config.cacheParams && config.runPeriodic)) {
-      this.eventStream = new ContainerEventStream({
-        docker: this.docker,
-        log: log.child({ module: 'events' }),
-        actions: [...new Set([...actions, 'rename', 'update', 'destroy', 'die'])],
-        onReconnect: () => this.metrics.eventReconnects.inc(),
-      });
-    }
-    const inspector = new ContainerInspector({
-      docker: this.docker,
-      log: log.child({ module: 'inspect' }),
-      cacheParams: config.cacheParams,
-      disableParams: config.disableParams,
-      disableMetrics: config.disableMetrics,
-      cacheTrusted: () => this.eventStream?.connected ?? false,
-    });
-    this.stopper = new Stopper(this.docker, config.stopTimeoutS, log.child({ module: 'stop' }), this.metrics);
-    const enforcer = new Enforcer({ log: log.child({ module: 'enforce' }), metrics: this.metrics, store: this.store, stopper: this.stopper });
-    const judgeOptions: JudgeOptions = {
-      whiteList: config.whiteList,
-      imageWhiteList: config.imageWhiteList,
-      stopOnFirstViolation: config.stopOnFirstViolation,
-      defaultMode: config.mode,
-    };
-    const check: ContainerCheckDeps = {
-      inspector,
-      enforcer,
-      stopper: this.stopper,
-      metrics: this.metrics,
-      log: log.child({ module: 'check' }),
-      judgeOptions,
-      rules: () => this.rules(),
-    };
-    if (this.eventStream) {
-      const stream = this.eventStream;
-      stream.onEvent((event) => {
-        if (event.action === 'rename' || event.action === 'update' || event.action === 'destroy' || event.action === 'die') inspector.invalidate(event.id);
-      });
-      stream.onResync(() => inspector.clearCache());
-    }
-    {
-      this.periodic = new PeriodicScanner({
-        docker: this.docker,
-        inspector,
-        check,
-        log: log.child({ module: 'periodic' }),
-        metrics: this.metrics,
-        intervalS: config.checkIntervalS,
-        immediateStart: config.immediatePeriodicalStart,
-        concurrency: config.scanConcurrency,
-        withMetrics: !config.disableMetrics,
-        schedule: config.runPeriodic,
-      });
-    }
-    if (actions.length > 0 && this.eventStream) {
-      this.events = new EventsMode({ stream: this.eventStream, docker: this.docker, inspector, check, log: log.child({ module: 'events' }), actions, periodic: this.periodic });
-      this.events.start();
-    }
-    if (actions.length === 0 && !config.runPeriodic) log.info('neither events nor periodic checks are enabled: AuthZ plugin mode only');
+    if (!this.events && !config.runPeriodic) this.log.info('neither events nor periodic checks are enabled: AuthZ plugin mode only');
+    this.events?.start();
     this.eventStream?.start();
-    this.periodic?.start();
+    this.periodic.start();
     this.pingTimer = setInterval(() => void this.docker.ping().catch(() => undefined), HEALTH_PING_MS);
     this.pingTimer.unref();
-    void this.docker.ping().catch((err: unknown) => log.error({ err }, 'docker is not reachable yet; the enforcer keeps retrying'));
+    void this.docker.ping().catch((err: unknown) => this.log.error({ err }, 'docker is not reachable yet; the enforcer keeps retrying'));
   }
 
   health(): HealthReport {
@@ -228,7 +261,7 @@ export class Daemon {
     const { config } = this.deps;
     if (this.connectivity.reachable === false) problems.push(`docker unreachable at ${config.dockerSocket}: ${this.connectivity.lastError ?? 'no answer'}`);
     if (this.connectivity.reachable === undefined) problems.push(`docker not contacted yet at ${config.dockerSocket}`);
-    const periodic = config.runPeriodic ? this.periodic?.status() : undefined;
+    const periodic = config.runPeriodic ? this.periodic.status() : undefined;
     const eventStatus = this.events ? this.eventStream?.status() : undefined;
     if (eventStatus && eventStatus.state !== 'connected') problems.push(`docker event stream is ${eventStatus.state}${eventStatus.lastError ? `: ${eventStatus.lastError}` : ''}`);
     return {
@@ -244,9 +277,15 @@ export class Daemon {
     };
   }
 
-  /** Runs one periodic scan now (tests, CLI). */
+  /** Runs one full scan now (tests, CLI); resolves when it is done. */
   scanNow(reason = 'manual'): Promise<unknown> {
-    if (!this.periodic) throw new Error('the daemon is not started');
     return this.periodic.tick(reason);
   }
+}
+
+/** A stale socket file from a previous run would make listen() fail with EADDRINUSE. */
+async function prepareSocketPath(socketPath: string): Promise<void> {
+  await mkdir(path.dirname(socketPath), { recursive: true });
+  const existing = await lstat(socketPath).catch(() => undefined);
+  if (existing?.isSocket()) await unlink(socketPath);
 }

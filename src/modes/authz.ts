@@ -46,11 +46,12 @@ interface Outcome {
 export class AuthzService {
   constructor(private readonly deps: AuthzDeps) {}
 
-  async authorize(body: Buffer): Promise<AuthzReply> {
+  /** Decides one AuthZReq envelope; `problem` says why the envelope could not even be read. */
+  async authorize(body: Buffer, problem?: string): Promise<AuthzReply> {
     const started = process.hrtime.bigint();
     let outcome: Outcome;
     try {
-      outcome = await this.decide(body);
+      outcome = problem ? this.defaultAction(`malformed AuthZ request: ${problem}`) : await this.decide(body);
     } catch (err: unknown) {
       this.deps.log.error({ err }, 'authz request failed unexpectedly; answering with the default action');
       outcome = this.defaultAction(`authorization plugin error: ${(err as Error)?.message ?? String(err)}`);
