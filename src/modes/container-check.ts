@@ -10,6 +10,11 @@ import type { RuleSet } from '../rules/rule-set';
 
 export type CheckOutcome = ActionTaken | 'compliant' | 'skipped' | 'failed';
 
+/** What to check; `position` may be a function, called only if some rule reads `c.position`. */
+export interface CheckRequest extends Omit<FactsRequest, 'position'> {
+  readonly position: number | (() => Promise<number>);
+}
+
 export interface ContainerCheckDeps {
   readonly inspector: ContainerInspector;
   readonly enforcer: Enforcer;
@@ -24,32 +29,41 @@ export interface ContainerCheckDeps {
  * One container, end to end: facts -> judge -> action. Shared by periodic and event checks.
  * A container that vanished or could not be fetched is logged and skipped, never fatal.
  */
-export async function checkContainer(deps: ContainerCheckDeps, request: FactsRequest): Promise<CheckOutcome> {
+export async function checkContainer(deps: ContainerCheckDeps, request: CheckRequest): Promise<CheckOutcome> {
   if (deps.stopper.isStopping(request.id)) return 'skipped';
   const log = deps.log;
+  // Slow facts start deferred: a stats sample (~1-2 s) and, for events, the position (a container
+  // listing). The container is judged without them, and only facts some rule read are fetched
+  // before judging again. Each round fetches at least one more fact, so this ends.
+  const pending = new Set<'metrics' | 'position'>();
+  if (request.withMetrics === 'lazy' && !deps.inspector.metricsDisabled) pending.add('metrics');
+  if (typeof request.position === 'function') pending.add('position');
+  let position: number | undefined = typeof request.position === 'number' ? request.position : undefined;
+  const factsRequest = (refresh: boolean): FactsRequest => ({
+    ...request,
+    refresh,
+    position: position ?? 0,
+    withMetrics: request.withMetrics === true || (request.withMetrics === 'lazy' && !pending.has('metrics')),
+  });
   let container;
-  try {
-    container = await deps.inspector.container(request);
-  } catch (err: unknown) {
-    if (err instanceof DockerError && err.notFound) {
-      log.debug({ containerId: request.id, source: request.checkSource }, 'container vanished before it could be checked');
-      return 'skipped';
-    }
-    log.warn({ err, containerId: request.id, source: request.checkSource }, 'cannot fetch container details; skipping it this time');
-    return 'failed';
-  }
+  let judgement;
   const rules = deps.rules();
-  const deferred = request.withMetrics === 'lazy' && !deps.inspector.metricsDisabled ? (['metrics'] as const) : [];
-  let judgement = await judgeContainer(container, rules.containerRules, rules.whitelistRules, deps.judgeOptions, rules.evaluator, deferred);
-  if (judgement.deferredRead.includes('metrics')) {
-    // Some rule reads metrics: judge again with a real stats sample (only those checks pay for it).
+  for (let round = 0; ; round++) {
     try {
-      container = await deps.inspector.container({ ...request, withMetrics: true, refresh: false });
+      container = await deps.inspector.container(factsRequest(round === 0 ? (request.refresh ?? false) : false));
     } catch (err: unknown) {
-      log.warn({ err, containerId: request.id, source: request.checkSource }, 'cannot fetch container metrics; skipping it this time');
+      if (err instanceof DockerError && err.notFound) {
+        log.debug({ containerId: request.id, source: request.checkSource }, 'container vanished before it could be checked');
+        return 'skipped';
+      }
+      log.warn({ err, containerId: request.id, source: request.checkSource }, 'cannot fetch container details; skipping it this time');
       return 'failed';
     }
-    judgement = await judgeContainer(container, rules.containerRules, rules.whitelistRules, deps.judgeOptions, rules.evaluator);
+    judgement = await judgeContainer(container, rules.containerRules, rules.whitelistRules, deps.judgeOptions, rules.evaluator, [...pending]);
+    const needed = judgement.deferredRead.filter((fact): fact is 'metrics' | 'position' => pending.has(fact as 'metrics'));
+    if (needed.length === 0) break;
+    for (const fact of needed) pending.delete(fact);
+    if (needed.includes('position') && typeof request.position === 'function') position = await request.position();
   }
   deps.metrics.containersChecked.inc({ source: request.checkSource });
   if (judgement.whitelisted) log.debug({ containerId: container.id, name: container.name, by: judgement.whitelisted }, 'container is on a global whitelist');

@@ -88,11 +88,14 @@ export class EventsMode {
 
   private async checkOne(id: string): Promise<void> {
     try {
-      const positions = await this.positions();
       await checkContainer(this.options.check, {
         id,
-        // A container too new for the shared listing is the newest one.
-        position: positions.get(id) ?? positions.size,
+        // Listing running containers costs a Docker call (more in bursts): only if a rule reads it.
+        position: async () => {
+          const positions = await this.positions();
+          // A container too new for the shared listing is the newest one.
+          return positions.get(id) ?? positions.size;
+        },
         checkSource: 'event',
         refresh: true,
         withMetrics: 'lazy',
