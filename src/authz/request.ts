@@ -155,9 +155,14 @@ export function buildRequest(envelope: AuthzEnvelope): Parsed<Request> {
       authMethod: envelope.UserAuthNMethod,
       headers: envelope.RequestHeaders,
       body,
-      raw: envelope.raw,
+      raw: withoutBody(envelope.raw),
     },
   };
+}
+
+/** The envelope without its base64 body (rules read the decoded `body`; this halves what crosses into the sandbox). */
+function withoutBody(raw: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(raw).filter(([key]) => key.toLowerCase() !== 'requestbody'));
 }
 
 // Requests that always carry a JSON body: an empty one means dockerd did not forward it.

@@ -71,7 +71,14 @@ export class AuthzService {
     const request = built.value;
     const rules = this.deps.rules();
 
-    const requestJudgement = await judgeRequest(request, rules.requestRules, this.deps.judgeOptions, rules.evaluator);
+    // Request rules and container rules are judged concurrently, so they share one sandbox batch
+    // (one time-bound watchdog) instead of paying for two.
+    const [requestJudgement, containerCheck] = await Promise.all([
+      judgeRequest(request, rules.requestRules, this.deps.judgeOptions, rules.evaluator),
+      this.containerFor(request, envelope.value).then(async (container) =>
+        container === undefined || container === 'default' ? container : { container, judgement: await this.judge(container) },
+      ),
+    ]);
     if (requestJudgement.violations.length > 0) {
       const denied = requestJudgement.mode === 'KILL';
       this.deps.enforcer.handleRequest(request, requestJudgement, denied ? 'denied' : 'warned');
@@ -86,17 +93,14 @@ export class AuthzService {
       if (denied) return this.deny(request, [`${missing}; denied (AUTHZ_REQUIRE_BODY)`]);
     }
 
-    const container = await this.containerFor(request, envelope.value);
-    if (container === 'default') return this.defaultAction(`cannot inspect the container of ${request.method} ${request.path}`, request);
-    if (container) {
-      const judgement = await this.judge(container);
-      if (judgement.violations.length > 0) {
-        const denied = judgement.mode === 'KILL';
-        this.deps.enforcer.handleContainer(container, judgement, denied ? 'denied' : 'warned');
-        this.logViolation(request, judgement, denied, container.name);
-        if (denied) return this.deny(request, reasonsOf(judgement));
-        return { decision: 'warn', reply: { Allow: true }, violated: reasonsOf(judgement), request };
-      }
+    if (containerCheck === 'default') return this.defaultAction(`cannot inspect the container of ${request.method} ${request.path}`, request);
+    if (containerCheck && containerCheck.judgement.violations.length > 0) {
+      const { container, judgement } = containerCheck;
+      const denied = judgement.mode === 'KILL';
+      this.deps.enforcer.handleContainer(container, judgement, denied ? 'denied' : 'warned');
+      this.logViolation(request, judgement, denied, container.name);
+      if (denied) return this.deny(request, reasonsOf(judgement));
+      return { decision: 'warn', reply: { Allow: true }, violated: reasonsOf(judgement), request };
     }
     const warned = requestJudgement.violations.length > 0 || missing !== undefined;
     return { decision: warned ? 'warn' : 'allow', reply: { Allow: true }, violated: reasonsOf(requestJudgement), request };

@@ -232,7 +232,7 @@ export interface Request {
   readonly headers: Readonly<Record<string, string>>;
   /** Decoded JSON body, or undefined. */
   readonly body: unknown;
-  /** The AuthZ envelope as received. */
+  /** The AuthZ envelope as received, without `RequestBody` (read the decoded `body`). */
   readonly raw: Readonly<Record<string, unknown>>;
 }
 

@@ -1,0 +1,247 @@
+/**
+ * AuthZ plugin performance.
+ *  1. The endpoint alone: AuthZReq with a container-create envelope captured from a real dockerd,
+ *     10 container rules + 5 request rules loaded, over keep-alive connections on loopback:
+ *     closed-loop throughput, then latency at a fixed 1,000 req/s.
+ *  2. End to end through a throwaway dockerd: GET /containers/json and create+remove, with the
+ *     plugin and without it, in the same run.
+ * The daemon runs in its own process (as in production); this process only generates load.
+ * Usage: npm run bench:authz [-- SECONDS CONNECTIONS]
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { startTestEngine, type TestEngine } from '../test/integration/engine';
+
+const ROOT = path.resolve(__dirname, '../..');
+const ENVELOPE = readFileSync(path.join(ROOT, 'test/fixtures/authz/create-envelope.json'), 'utf8');
+
+const CONTAINER_RULES = `export const rules = [
+  { name: 'no privileged', rule: (c) => c.params.HostConfig?.Privileged === true },
+  { name: 'must have memory limit', rule: (c) => !c.params.HostConfig?.Memory },
+  { name: 'no host network', rule: (c) => c.params.HostConfig?.NetworkMode === 'host' },
+  { name: 'no host pid', rule: (c) => c.params.HostConfig?.PidMode === 'host' },
+  { name: 'no docker socket', rule: (c) => (c.params.HostConfig?.Binds ?? []).some((b) => b.startsWith('/var/run/docker.sock')) },
+  { name: 'team label', rule: (c) => !c.params.Config?.Labels?.['team'] },
+  { name: 'not root', rule: (c) => (c.params.Config?.User ?? '') === '' || c.params.Config?.User === 'root' },
+  { name: 'no SYS_ADMIN', rule: (c) => (c.params.HostConfig?.CapAdd ?? []).includes('SYS_ADMIN') },
+  { name: 'cpu shares at most 1024', rule: (c) => (c.params.HostConfig?.CpuShares ?? 0) > 1024 },
+  { name: 'restart policy set', rule: (c) => !c.params.HostConfig?.RestartPolicy?.Name },
+];`;
+const REQUEST_RULES = `export const requestRules = [
+  { name: 'no docker cp into test', rule: (r) => r.action === 'containersArchive' && r.method === 'PUT' && r.path.includes('/test') },
+  { name: 'no exec as root', rule: (r) => r.action === 'execCreate' && ((r.body ?? {}).User ?? '') === 'root' },
+  { name: 'no image push', rule: (r) => r.action === 'imagesPush' },
+  { name: 'no swarm init', rule: (r) => r.action === 'swarmInit' },
+  { name: 'no plugin install', rule: (r) => r.action === 'pluginsInstall' },
+];`;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+}
+
+/** A minimal keep-alive HTTP/1.1 client: one request in flight per connection, no pipelining. */
+class Connection {
+  private buffer = '';
+  private waiting: ((latencyMs: number) => void) | undefined;
+  private sentAt = 0;
+  constructor(private readonly socket: net.Socket) {
+    socket.setNoDelay(true);
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => {
+      this.buffer += chunk;
+      const headerEnd = this.buffer.indexOf('\r\n\r\n');
+      if (headerEnd === -1) return;
+      const length = Number(/content-length: *(\d+)/i.exec(this.buffer.slice(0, headerEnd))?.[1] ?? 0);
+      if (this.buffer.length < headerEnd + 4 + length) return;
+      this.buffer = this.buffer.slice(headerEnd + 4 + length);
+      const done = this.waiting;
+      this.waiting = undefined;
+      done?.(performance.now() - this.sentAt);
+    });
+  }
+  static open(port: number): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(port, '127.0.0.1', () => resolve(new Connection(socket)));
+      socket.once('error', reject);
+    });
+  }
+  get busy(): boolean {
+    return this.waiting !== undefined;
+  }
+  send(request: Buffer): Promise<number> {
+    return new Promise((resolve) => {
+      this.waiting = resolve;
+      this.sentAt = performance.now();
+      this.socket.write(request);
+    });
+  }
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+function authzRequest(port: number): Buffer {
+  const body = Buffer.from(ENVELOPE);
+  const head = `POST /AuthZPlugin.AuthZReq HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/vnd.docker.plugins.v1.2+json\r\nAccept: application/vnd.docker.plugins.v1.2+json\r\nContent-Length: ${body.length}\r\n\r\n`;
+  return Buffer.concat([Buffer.from(head), body]);
+}
+
+async function closedLoop(port: number, connections: number, seconds: number): Promise<{ rps: number; p50: number; p99: number }> {
+  const pool = await Promise.all(Array.from({ length: connections }, () => Connection.open(port)));
+  const request = authzRequest(port);
+  const latencies: number[] = [];
+  const deadline = performance.now() + seconds * 1000;
+  const started = performance.now();
+  await Promise.all(
+    pool.map(async (connection) => {
+      while (performance.now() < deadline) latencies.push(await connection.send(request));
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  pool.forEach((c) => c.close());
+  latencies.sort((a, b) => a - b);
+  return { rps: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+async function fixedRate(port: number, rate: number, seconds: number): Promise<{ sent: number; p50: number; p99: number; max: number }> {
+  const pool = await Promise.all(Array.from({ length: 16 }, () => Connection.open(port)));
+  const request = authzRequest(port);
+  const latencies: number[] = [];
+  const total = rate * seconds;
+  const inFlight: Array<Promise<void>> = [];
+  const started = performance.now();
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / rate;
+    while (performance.now() < due) await new Promise((resolve) => setImmediate(resolve));
+    const connection = pool.find((c) => !c.busy);
+    if (!connection) {
+      latencies.push(Infinity);
+      continue;
+    }
+    inFlight.push(connection.send(request).then((ms) => void latencies.push(ms)));
+  }
+  await Promise.all(inFlight);
+  pool.forEach((c) => c.close());
+  latencies.sort((a, b) => a - b);
+  return { sent: total, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? NaN };
+}
+
+function dockerCall(engine: TestEngine, method: string, uri: string, body?: unknown): Promise<{ status: number; text: string; ms: number }> {
+  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { socketPath: engine.socketPath, method, path: uri, headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {} },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, text, ms: performance.now() - started }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+async function endToEnd(engine: TestEngine, rounds: number): Promise<{ list: number; create: number }> {
+  const list: number[] = [];
+  const create: number[] = [];
+  for (let i = 0; i < rounds; i++) list.push((await dockerCall(engine, 'GET', '/v1.41/containers/json')).ms);
+  for (let i = 0; i < Math.ceil(rounds / 10); i++) {
+    const started = performance.now();
+    const created = await dockerCall(engine, 'POST', `/v1.41/containers/create?name=bench-${i}`, {
+      Image: engine.image,
+      Cmd: ['sleep', '1'],
+      Labels: { team: 'bench' },
+      User: '1000',
+      HostConfig: { NetworkMode: 'none', Memory: 64 * 1024 * 1024, RestartPolicy: { Name: 'no' } },
+    });
+    if (created.status !== 201) throw new Error(`create failed: ${created.status} ${created.text}`);
+    const id = (JSON.parse(created.text) as { Id: string }).Id;
+    await dockerCall(engine, 'DELETE', `/v1.41/containers/${id}?force=1`);
+    create.push(performance.now() - started);
+  }
+  list.sort((a, b) => a - b);
+  create.sort((a, b) => a - b);
+  return { list: percentile(list, 50), create: percentile(create, 50) };
+}
+
+async function startDaemon(env: Record<string, string>, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}`);
+    const ready = await fetch(`http://127.0.0.1:${port}/Plugin.Activate`, { method: 'POST' }).then((r) => r.ok).catch(() => false);
+    if (ready) return child;
+    if (Date.now() > deadline) throw new Error('daemon did not come up');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function main(): Promise<void> {
+  const seconds = Number(process.argv[2] ?? 5);
+  const connections = Number(process.argv[3] ?? 16);
+  const engine = await startTestEngine();
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'de-bench-'));
+  const plugin = `de-bench-${process.pid}`;
+  const spec = `/etc/docker/plugins/${plugin}.spec`;
+  const port = 40_000 + (process.pid % 10_000);
+  let daemon: ChildProcess | undefined;
+  try {
+    await writeFile(path.join(dir, 'rules.ts'), CONTAINER_RULES);
+    await writeFile(path.join(dir, 'request_rules.ts'), REQUEST_RULES);
+    daemon = await startDaemon({
+      DOCKER_SOCKET: `unix://${engine.socketPath}`,
+      HTTP_HOST: '127.0.0.1',
+      HTTP_PORT: String(port),
+      RUN_PERIODIC: 'False',
+      MODE: 'KILL',
+      RULES_PATH: path.join(dir, 'rules.ts'),
+      REQUEST_RULES_PATH: path.join(dir, 'request_rules.ts'),
+      LOG_LEVEL: 'error',
+    }, port);
+    const check = await closedLoop(port, 1, 0.5);
+    console.log(`AuthZReq endpoint (create envelope captured from dockerd, 10 container + 5 request rules), daemon in its own process`);
+    console.log(`  warm-up: ${check.rps.toFixed(0)} req/s on 1 connection`);
+    for (const c of [1, connections]) {
+      const result = await closedLoop(port, c, seconds);
+      console.log(`  closed loop, ${String(c).padStart(2)} keep-alive connections: ${result.rps.toFixed(0).padStart(6)} req/s   p50 ${result.p50.toFixed(3)} ms   p99 ${result.p99.toFixed(3)} ms`);
+    }
+    const fixed = await fixedRate(port, 1000, seconds);
+    console.log(`  fixed 1,000 req/s for ${seconds} s (${fixed.sent} requests): p50 ${fixed.p50.toFixed(3)} ms   p99 ${fixed.p99.toFixed(3)} ms   max ${fixed.max.toFixed(3)} ms`);
+
+    await mkdir('/etc/docker/plugins', { recursive: true });
+    await writeFile(spec, `tcp://127.0.0.1:${port}\n`);
+    const rounds = 400;
+    const results: Array<{ label: string; list: number; create: number }> = [];
+    for (const withPlugin of [false, true, false, true]) {
+      await engine.writeDaemonConfig(withPlugin ? { 'authorization-plugins': [plugin] } : {});
+      await endToEnd(engine, 20);
+      results.push({ label: withPlugin ? 'with plugin' : 'without plugin', ...(await endToEnd(engine, rounds)) });
+    }
+    console.log(`\nEnd to end through dockerd (p50 of ${rounds} GET /containers/json and ${rounds / 10} create+remove per pass, passes alternated):`);
+    for (const r of results) console.log(`  ${r.label.padEnd(15)} GET /containers/json ${r.list.toFixed(3)} ms   create+remove ${r.create.toFixed(2)} ms`);
+    const mean = (label: string, key: 'list' | 'create'): number => {
+      const rows = results.filter((r) => r.label === label);
+      return rows.reduce((sum, r) => sum + r[key], 0) / rows.length;
+    };
+    console.log(`  added by the plugin, p50: GET ${(mean('with plugin', 'list') - mean('without plugin', 'list')).toFixed(3)} ms per call; create+remove ${(mean('with plugin', 'create') - mean('without plugin', 'create')).toFixed(3)} ms (two AuthZ calls)`);
+  } finally {
+    await engine.writeDaemonConfig({}).catch(() => undefined);
+    await rm(spec, { force: true });
+    daemon?.kill('SIGTERM');
+    await engine.stop();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});
