@@ -41,6 +41,8 @@ export interface EventStreamOptions {
 
 // dockerd keeps the last 256 events for `since` replays (daemon/events: eventsLimit).
 const DOCKERD_EVENT_BUFFER = 256;
+const RECENT_KEYS_LIMIT = 4 * DOCKERD_EVENT_BUFFER;
+const RESUME_OVERLAP_NS = 2_000_000_000n;
 
 export class ContainerEventStream {
   private readonly eventListeners: Array<(event: ContainerEvent) => void> = [];
@@ -49,7 +51,10 @@ export class ContainerEventStream {
   private controller: AbortController | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private attempt = 0;
-  private lastEvent: { timeNano: bigint; key: string } | undefined;
+  /** Newest event time seen: where a resumed stream starts (`since`). */
+  private lastEvent: { timeNano: bigint } | undefined;
+  /** Keys of recent events, to drop what a resumed stream replays. Bounded. */
+  private readonly recentKeys = new Set<string>();
   private connectedSince: Date | undefined;
   private lastEventAt: Date | undefined;
   private reconnects = 0;
@@ -97,7 +102,9 @@ export class ContainerEventStream {
     this.state = 'connecting';
     const controller = new AbortController();
     this.controller = controller;
-    const since = this.lastEvent ? formatSince(this.lastEvent.timeNano) : undefined;
+    // Resume a little before the newest event seen: events are not strictly ordered by time, and
+    // what comes twice is dropped by key.
+    const since = this.lastEvent ? formatSince(this.lastEvent.timeNano - RESUME_OVERLAP_NS) : undefined;
     this.options.docker
       .events({ actions: this.options.actions, since, signal: controller.signal })
       .then((stream) => this.consume(stream, controller, since !== undefined))
@@ -114,7 +121,7 @@ export class ContainerEventStream {
     const wasReconnect = this.attempt > 0 || this.reconnects > 0 || resuming;
     this.attempt = 0;
     this.lastError = undefined;
-    this.options.log.info({ resuming, since: this.lastEvent ? formatSince(this.lastEvent.timeNano) : null }, 'docker event stream connected');
+    this.options.log.info({ resuming }, 'docker event stream connected');
     const connectedAtNano = BigInt(Date.now()) * 1_000_000n;
     let replayed = 0;
     if (!resuming) this.emitResync(wasReconnect ? 'event stream reconnected without a resume point' : 'event stream started');
@@ -161,10 +168,13 @@ export class ContainerEventStream {
   }
 
   private deliver(event: ContainerEvent): void {
+    // A resumed stream replays from `since` inclusive; skip what we already handled. (Live events
+    // are not always in timestamp order, so order alone must not decide what is a duplicate.)
     const key = `${event.timeNano}/${event.id}/${event.action}`;
-    // A resumed stream replays from `since` inclusive; skip what we already handled.
-    if (this.lastEvent && (event.timeNano < this.lastEvent.timeNano || key === this.lastEvent.key)) return;
-    this.lastEvent = { timeNano: event.timeNano, key };
+    if (this.recentKeys.has(key)) return;
+    this.recentKeys.add(key);
+    if (this.recentKeys.size > RECENT_KEYS_LIMIT) this.recentKeys.delete(this.recentKeys.values().next().value as string);
+    if (!this.lastEvent || event.timeNano > this.lastEvent.timeNano) this.lastEvent = { timeNano: event.timeNano };
     this.lastEventAt = new Date();
     for (const listener of this.eventListeners) {
       try {

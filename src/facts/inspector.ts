@@ -29,6 +29,8 @@ export interface FactsRequest {
   readonly withMetrics: boolean | 'lazy';
   readonly listedName?: string;
   readonly listedImage?: string;
+  /** Params already fetched by the caller (a scan inspects everything first, for positions). */
+  readonly params?: ContainerParams;
 }
 
 const IMAGE_CACHE_LIMIT = 1024;
@@ -105,7 +107,7 @@ export class ContainerInspector {
   /** Fetches params and (when wanted) metrics concurrently and builds the Container. */
   async container(request: FactsRequest): Promise<Container> {
     const [params, metrics] = await Promise.all([
-      this.params(request.id, request.refresh),
+      request.params ?? this.params(request.id, request.refresh),
       request.withMetrics === true ? this.metrics(request.id) : Promise.resolve({}),
     ]);
     return buildContainer({

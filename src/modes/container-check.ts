@@ -39,9 +39,11 @@ export async function checkContainer(deps: ContainerCheckDeps, request: CheckReq
   if (request.withMetrics === 'lazy' && !deps.inspector.metricsDisabled) pending.add('metrics');
   if (typeof request.position === 'function') pending.add('position');
   let position: number | undefined = typeof request.position === 'number' ? request.position : undefined;
+  let params = request.params;
   const factsRequest = (refresh: boolean): FactsRequest => ({
     ...request,
     refresh,
+    params,
     position: position ?? 0,
     withMetrics: request.withMetrics === true || (request.withMetrics === 'lazy' && !pending.has('metrics')),
   });
@@ -59,6 +61,7 @@ export async function checkContainer(deps: ContainerCheckDeps, request: CheckReq
       log.warn({ err, containerId: request.id, source: request.checkSource }, 'cannot fetch container details; skipping it this time');
       return 'failed';
     }
+    params = container.params;
     judgement = await judgeContainer(container, rules.containerRules, rules.whitelistRules, deps.judgeOptions, rules.evaluator, [...pending]);
     const needed = judgement.deferredRead.filter((fact): fact is 'metrics' | 'position' => pending.has(fact as 'metrics'));
     if (needed.length === 0) break;

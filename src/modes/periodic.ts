@@ -3,6 +3,7 @@ import type { DockerClient } from '../docker/client';
 import type { ContainerInspector } from '../facts/inspector';
 import { resolvePositions } from '../facts/positions';
 import type { PeriodicRunStatus } from '../http/deps';
+import type { ContainerParams } from '../rules/api';
 import type { Metrics } from '../metrics';
 import { mapLimit } from '../util/concurrency';
 import { checkContainer, type CheckOutcome, type ContainerCheckDeps } from './container-check';
@@ -96,7 +97,13 @@ export class PeriodicScanner {
       return undefined;
     }
     this.retryAttempt = 0;
-    const positions = await resolvePositions(listed, (id) => this.options.inspector.createdAt(id), this.options.concurrency);
+    // Inspect everything first: positions need the precise creation times, and the checks reuse them.
+    const params = new Map<string, ContainerParams>();
+    await mapLimit(listed, this.options.concurrency, async (summary) => {
+      const fetched = await this.options.inspector.params(summary.id).catch(() => undefined);
+      if (fetched) params.set(summary.id, fetched);
+    });
+    const positions = await resolvePositions(listed, async (id) => params.get(id)?.Created);
     const outcomes = await mapLimit(listed, this.options.concurrency, (summary) =>
       checkContainer(this.options.check, {
         id: summary.id,
@@ -105,6 +112,8 @@ export class PeriodicScanner {
         withMetrics: this.options.withMetrics ? 'lazy' : false,
         listedName: summary.name,
         listedImage: summary.image,
+        // A container whose inspect failed above is tried once more by the check, which logs why.
+        params: params.get(summary.id),
       }),
     );
     this.options.inspector.prune(new Set(listed.map((c) => c.id)));
