@@ -43,6 +43,8 @@ export interface Config {
   readonly rulesAllowedModules: readonly string[];
   readonly triggersAllowedModules: readonly string[];
   readonly triggerTimeoutMs: number;
+  /** TRIGGERS_ENV: names of environment variables triggers may read (e.g. a webhook URL). */
+  readonly triggersEnv: readonly string[];
   readonly maxDetections: number;
   readonly scanConcurrency: number;
 }
@@ -87,6 +89,7 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   RULES_ALLOWED_MODULES: '',
   TRIGGERS_ALLOWED_MODULES: '',
   TRIGGER_TIMEOUT_MS: '5000',
+  TRIGGERS_ENV: '',
   MAX_DETECTIONS: '10000',
   SCAN_CONCURRENCY: '100',
 };
@@ -216,6 +219,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     rulesAllowedModules: reader.list('RULES_ALLOWED_MODULES'),
     triggersAllowedModules: reader.list('TRIGGERS_ALLOWED_MODULES'),
     triggerTimeoutMs: reader.int('TRIGGER_TIMEOUT_MS', 1, 600_000),
+    triggersEnv: reader.list('TRIGGERS_ENV'),
     maxDetections: reader.int('MAX_DETECTIONS', 1, 10_000_000),
     scanConcurrency: reader.int('SCAN_CONCURRENCY', 1, 1000),
   };
@@ -263,6 +267,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     stop_timeout_sec: config.stopTimeoutS,
     trigger_timeout_ms: config.triggerTimeoutMs,
     triggers_allowed_modules: config.triggersAllowedModules,
+    triggers_env: config.triggersEnv,
     triggers_path: config.triggersPath,
     whitelist_rules_path: config.whitelistRulesPath,
   };

@@ -18,7 +18,9 @@ import { AuthzService } from './modes/authz';
 import type { ContainerCheckDeps } from './modes/container-check';
 import { EventsMode, eventActions } from './modes/events';
 import { PeriodicScanner } from './modes/periodic';
-import { loadRuleSet, type RuleSet } from './rules/rule-set';
+import { loadRuleSet, RuleSetLoadError, type RuleSet } from './rules/rule-set';
+import { RuleLoadError } from './rules/transpile';
+import { TriggerRunner } from './triggers/trigger-runner';
 import { DetectionStore } from './store/detections';
 
 export interface DaemonDeps {
@@ -26,10 +28,13 @@ export interface DaemonDeps {
   readonly log: Logger;
   /** Defaults to a dockerode client on DOCKER_SOCKET. */
   readonly docker?: DockerClient;
+  /** Values of the TRIGGERS_ENV variables (read by main.ts, the only reader of process.env). */
+  readonly triggerEnv?: Readonly<Record<string, string>>;
 }
 
 const HEALTH_PING_MS = 5000;
 const SHUTDOWN_DRAIN_MS = 5000;
+const TRIGGER_DRAIN_MS = 1000;
 
 /** Tracks whether dockerd answers, from every call the daemon makes plus a light ping. */
 class DockerConnectivity {
@@ -67,6 +72,7 @@ export class Daemon {
   private readonly periodic: PeriodicScanner;
   private readonly events: EventsMode | undefined;
   private readonly authz: AuthzService;
+  private readonly triggers: TriggerRunner;
   private ruleSet: RuleSet | undefined;
   private servers: http.Server[] = [];
   private pingTimer: NodeJS.Timeout | undefined;
@@ -141,6 +147,15 @@ export class Daemon {
     if (actions.length > 0 && this.eventStream) {
       this.events = new EventsMode({ stream: this.eventStream, docker: this.docker, inspector, check, log: log.child({ module: 'events' }), actions, periodic: this.periodic });
     }
+    this.triggers = new TriggerRunner({
+      path: config.triggersPath,
+      allowedModules: config.triggersAllowedModules,
+      timeoutMs: config.triggerTimeoutMs,
+      env: deps.triggerEnv ?? {},
+      log: log.child({ module: 'triggers' }),
+      metrics: this.metrics,
+    });
+    this.enforcer.onViolation((report) => this.triggers.fire(report));
     this.authz = new AuthzService({
       config,
       log: log.child({ module: 'authz' }),
@@ -157,6 +172,11 @@ export class Daemon {
   rules(): RuleSet {
     if (!this.ruleSet) throw new Error('rules are not loaded yet');
     return this.ruleSet;
+  }
+
+  /** Resolves when every violation handed to the triggers has been processed (tests). */
+  triggersIdle(): Promise<void> {
+    return this.triggers.idle();
   }
 
   /** Where violations are reported (triggers subscribe here). */
@@ -184,6 +204,12 @@ export class Daemon {
     this.metrics.rulesLoaded.set({ kind: 'container' }, this.ruleSet.containerRules.rules.length);
     this.metrics.rulesLoaded.set({ kind: 'whitelist' }, this.ruleSet.whitelistRules.rules.length);
     this.metrics.rulesLoaded.set({ kind: 'request' }, this.ruleSet.requestRules.rules.length);
+    try {
+      await this.triggers.start();
+    } catch (err: unknown) {
+      if (err instanceof RuleLoadError) throw new RuleSetLoadError([err]);
+      throw err;
+    }
     this.log.info({ rules: this.ruleSet.containerRules.rules.map((r) => r.name), files: this.ruleSet.files.map((f) => f.path) }, 'rules loaded');
 
     await this.startHttp();
@@ -197,6 +223,7 @@ export class Daemon {
     this.eventStream?.stop();
     await this.periodic.stop();
     await this.stopper.drain(SHUTDOWN_DRAIN_MS);
+    await this.triggers.stop(TRIGGER_DRAIN_MS);
     await Promise.all(
       this.servers.map(
         (server) =>
@@ -220,6 +247,7 @@ export class Daemon {
       rules: () => this.rules(),
       periodicStatus: () => (config.runPeriodic ? this.periodic.status() : null),
       health: () => this.health(),
+      triggers: () => this.triggers.info(),
     };
     const app = createHttpApp(httpDeps, authzRoutes(this.authz));
     await this.listen(app.callback(), (server, done) => server.listen(config.httpPort, config.httpHost, done));

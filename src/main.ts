@@ -45,7 +45,8 @@ async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   const log = createLogger(config.logLevel);
-  const daemon = new Daemon({ config, log });
+  const triggerEnv = Object.fromEntries(config.triggersEnv.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name] as string]])));
+  const daemon = new Daemon({ config, log, triggerEnv });
   try {
     await daemon.start();
   } catch (err: unknown) {

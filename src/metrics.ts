@@ -83,6 +83,23 @@ export function createMetrics(version: string) {
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
       registers: [registry],
     }),
+    triggerRuns: new Counter({
+      name: 'docker_enforcer_trigger_runs_total',
+      help: 'Trigger calls, by trigger and result (ok, error, timeout).',
+      labelNames: ['trigger', 'result'],
+      registers: [registry],
+    }),
+    triggerErrors: new Counter({
+      name: 'docker_enforcer_trigger_errors_total',
+      help: 'Trigger calls that threw, rejected or timed out.',
+      labelNames: ['trigger'],
+      registers: [registry],
+    }),
+    triggerDropped: new Counter({
+      name: 'docker_enforcer_trigger_dropped_total',
+      help: 'Violations not handed to triggers because the trigger queue was full.',
+      registers: [registry],
+    }),
     rulesLoaded: new Gauge({ name: 'docker_enforcer_rules_loaded', help: 'Rules loaded, by kind.', labelNames: ['kind'], registers: [registry] }),
   };
   metrics.buildInfo.set({ version }, 1);

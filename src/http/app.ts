@@ -112,6 +112,17 @@ export function createHttpApp(deps: HttpDeps, extraRoutes?: (router: Router) => 
   });
   router.get('/rules', rulesHandler(deps, 'rules'));
   router.get('/request_rules', rulesHandler(deps, 'request_rules'));
+  router.get('/triggers', (ctx) => {
+    const file = deps.triggers();
+    const files = file ? [{ kind: file.kind, path: file.path, present: file.present, loaded_at: file.loadedAt, names: file.names, source: file.source }] : [];
+    const triggers = (file?.names ?? []).map((name) => ({ name }));
+    if (wantsHtml(ctx)) {
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = renderRulesPage('Triggers', triggers.map((t) => ({ name: t.name, mode: '—' })), files);
+      return;
+    }
+    ctx.body = { triggers, files };
+  });
   router.get('/metrics', async (ctx) => {
     ctx.type = deps.metrics.registry.contentType;
     ctx.body = await deps.metrics.registry.metrics();

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Config } from '../config';
 import type { Metrics } from '../metrics';
+import type { RuleFileInfo } from '../rules/loader';
 import type { RuleSet } from '../rules/rule-set';
 import type { DetectionStore } from '../store/detections';
 
@@ -29,4 +30,6 @@ export interface HttpDeps {
   /** null when periodic mode is off. */
   periodicStatus(): PeriodicRunStatus | null;
   health(): HealthReport;
+  /** The loaded triggers file (undefined before start). */
+  triggers(): RuleFileInfo | undefined;
 }

@@ -42,7 +42,7 @@ document.querySelectorAll('table.sortable th').forEach(function (th, index) {
 function page(title: string, content: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · docker-enforcer</title>
 <style>${STYLE}</style></head><body>
-<nav><a href="/">Detections</a><a href="/recent">Recent</a><a href="/rules">Rules</a><a href="/request_rules">Request rules</a><a href="/config">Config</a><a href="/metrics">Metrics</a><a href="/health">Health</a></nav>
+<nav><a href="/">Detections</a><a href="/recent">Recent</a><a href="/rules">Rules</a><a href="/request_rules">Request rules</a><a href="/triggers">Triggers</a><a href="/config">Config</a><a href="/metrics">Metrics</a><a href="/health">Health</a></nav>
 <h1>${escapeHtml(title)}</h1>
 ${content}
 <script>${SORT_SCRIPT}</script></body></html>`;

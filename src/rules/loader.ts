@@ -92,32 +92,52 @@ function validateEntries(list: unknown[], spec: FileSpec, file: string): LoadedR
   return rules;
 }
 
-/**
- * Reads, transpiles and runs one rule file in `sandbox`. A missing optional file yields no rules;
- * a missing required file, a syntax error, or a malformed export is a RuleLoadError naming the file.
- */
-export async function loadRuleFile(sandbox: RuleSandbox, kind: RuleFileKind, file: string, required: boolean): Promise<LoadedRuleFile> {
-  const spec = FILE_SPECS[kind];
+/** A rule file read and transpiled, not yet run. */
+export interface RuleSource {
+  readonly kind: RuleFileKind;
+  readonly path: string;
+  readonly present: boolean;
+  readonly loadedAt: string;
+  readonly source: string;
+  /** CommonJS, types erased ('' when the file is absent). */
+  readonly code: string;
+}
+
+/** Reads and transpiles a rule file. A missing optional file is `present: false`; errors name the file. */
+export async function readRuleSource(kind: RuleFileKind, file: string, required: boolean): Promise<RuleSource> {
   const loadedAt = new Date().toISOString();
   let source: string;
   try {
     source = await readFile(file, 'utf8');
   } catch (err: unknown) {
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' && !required) {
-      return { rules: [], handle: -1, info: { kind, path: file, present: false, loadedAt, source: '', names: [] } };
-    }
+    if (code === 'ENOENT' && !required) return { kind, path: file, present: false, loadedAt, source: '', code: '' };
     throw new RuleLoadError(file, code === 'ENOENT' ? 'file not found' : `cannot read: ${(err as Error).message}`, { cause: err });
   }
-  const code = transpileRuleSource(source, file);
+  return { kind, path: file, present: true, loadedAt, source, code: transpileRuleSource(source, file) };
+}
+
+/** Runs a transpiled rule file in `sandbox`, validates its export and registers its functions. */
+export function instantiateRules(sandbox: RuleSandbox, file: RuleSource): LoadedRuleFile {
+  const info = (names: string[]): RuleFileInfo => ({ kind: file.kind, path: file.path, present: file.present, loadedAt: file.loadedAt, source: file.source, names });
+  if (!file.present) return { rules: [], handle: -1, info: info([]) };
+  const spec = FILE_SPECS[file.kind];
   let exported: unknown;
   try {
-    exported = sandbox.loadModule(code, file);
+    exported = sandbox.loadModule(file.code, file.path);
   } catch (err: unknown) {
     const error = err as { name?: string; message?: string };
-    throw new RuleLoadError(file, `failed while loading: ${error.name ?? 'Error'}: ${error.message ?? String(err)}`, { cause: err });
+    throw new RuleLoadError(file.path, `failed while loading: ${error.name ?? 'Error'}: ${error.message ?? String(err)}`, { cause: err });
   }
-  const rules = validateEntries(pickExport(exported, spec, file) as unknown[], spec, file);
+  const rules = validateEntries(pickExport(exported, spec, file.path) as unknown[], spec, file.path);
   const handle = rules.length > 0 ? sandbox.register(rules.map((r) => r.fn)) : -1;
-  return { rules, handle, info: { kind, path: file, present: true, loadedAt, source, names: rules.map((r) => r.name) } };
+  return { rules, handle, info: info(rules.map((r) => r.name)) };
+}
+
+/**
+ * Reads, transpiles and runs one rule file in `sandbox`. A missing optional file yields no rules;
+ * a missing required file, a syntax error, or a malformed export is a RuleLoadError naming the file.
+ */
+export async function loadRuleFile(sandbox: RuleSandbox, kind: RuleFileKind, file: string, required: boolean): Promise<LoadedRuleFile> {
+  return instantiateRules(sandbox, await readRuleSource(kind, file, required));
 }

@@ -42,6 +42,8 @@ export interface SandboxOptions {
   readonly timeoutMs: number;
   /** Where `console.*` calls of rule code go. */
   readonly onConsole?: (level: string, args: unknown[]) => void;
+  /** What `process.env` shows inside the sandbox (nothing by default). */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 export const TIMEOUT_ERROR_CLASS = 'RuleTimeoutError';
@@ -183,6 +185,7 @@ export class RuleSandbox {
       wrapper: 'commonjs',
       eval: false,
       wasm: false,
+      env: { ...(options.env ?? {}) },
     });
     if (options.onConsole) {
       const onConsole = options.onConsole;
@@ -197,6 +200,15 @@ export class RuleSandbox {
   loadModule(code: string, filename: string): unknown {
     // Top-level code may legitimately do more than a rule call (build tables, require modules).
     return this.boundedCall(() => this.nodeVm.run(code, filename), Math.max(this.options.timeoutMs, MODULE_LOAD_TIMEOUT_MS));
+  }
+
+  /**
+   * Calls one sandbox function directly, its synchronous part bounded by `timeoutMs`; returns what
+   * it returned (a trigger's promise, say). Throws what it threw, or a timeout error
+   * (code ERR_SCRIPT_EXECUTION_TIMEOUT).
+   */
+  callBounded(fn: SandboxFunction, args: readonly unknown[], timeoutMs: number): unknown {
+    return this.boundedCall(() => fn(...args), timeoutMs);
   }
 
   /** Keeps `fns` inside the sandbox under a handle, so jobs do not pass functions across the bridge. */

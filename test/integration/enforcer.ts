@@ -30,7 +30,12 @@ export interface EnforcerFiles {
 
 export const RULE_IMPORT = "import type { ContainerRule, WhitelistRule, RequestRule } from 'docker-enforcer';\n";
 
-export async function startEnforcer(engine: TestEngine, env: Record<string, string>, files: EnforcerFiles): Promise<RunningEnforcer> {
+export async function startEnforcer(
+  engine: TestEngine,
+  env: Record<string, string>,
+  files: EnforcerFiles,
+  triggerEnv: Record<string, string> = {},
+): Promise<RunningEnforcer> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'de-rules-'));
   await writeFile(path.join(dir, 'rules.ts'), RULE_IMPORT + files.rules);
   if (files.whitelistRules) await writeFile(path.join(dir, 'whitelist_rules.ts'), RULE_IMPORT + files.whitelistRules);
@@ -62,8 +67,14 @@ export async function startEnforcer(engine: TestEngine, env: Record<string, stri
       callback();
     },
   });
-  const daemon = new Daemon({ config, log: createLogger(config.logLevel, sink) });
-  await daemon.start();
+  const daemon = new Daemon({ config, log: createLogger(config.logLevel, sink), triggerEnv });
+  try {
+    await daemon.start();
+  } catch (err: unknown) {
+    await daemon.stop().catch(() => undefined);
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
   const address = daemon.address();
   if (!address) throw new Error('enforcer did not listen');
   return {

@@ -45,6 +45,7 @@ function deps(overrides: { periodic?: PeriodicRunStatus | null; health?: HealthR
     rules: () => ruleSet,
     periodicStatus: () => (overrides.periodic === undefined ? { lastRunStart: RUN_START, lastRunEnd: new Date('2026-11-22T10:00:02.500Z'), lastRunSeconds: 2.5 } : overrides.periodic),
     health: () => overrides.health ?? { healthy: true, problems: [], details: { docker: { reachable: true } } },
+    triggers: () => ({ kind: 'triggers', path: '/etc/de/triggers.ts', present: true, loadedAt: '2026-11-22T08:00:00.000Z', source: 'export const triggers = [];', names: ['webhook'] }),
   };
 }
 
@@ -104,6 +105,12 @@ describe('HTTP API', () => {
       { name: 'no privileged', mode: 'WARN' },
     ]);
     expect(response.body.files[0]).to.include({ path: '/etc/de/rules.ts', loaded_at: '2026-11-22T08:00:00.000Z' });
+  });
+
+  it('GET /triggers lists the loaded triggers and their file', async () => {
+    const response = await request(createHttpApp(deps()).callback()).get('/triggers');
+    expect(response.body.triggers).to.deep.equal([{ name: 'webhook' }]);
+    expect(response.body.files[0]).to.include({ path: '/etc/de/triggers.ts' });
   });
 
   it('serves Prometheus text at /metrics', async () => {
