@@ -4,9 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# docker.io + busybox-static: the throwaway engine and its image; prometheus: promtool, which lints
+# /metrics and the shipped alerts; chromium: the admin pages are tested in a real headless browser.
 need_packages=()
 command -v dockerd >/dev/null 2>&1 || need_packages+=(docker.io)
 [ -x /bin/busybox ] || need_packages+=(busybox-static)
+command -v promtool >/dev/null 2>&1 || need_packages+=(prometheus)
+command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
 if [ ${#need_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "test.sh: missing ${need_packages[*]}; run as root (or: sudo apt-get install -y ${need_packages[*]})" >&2
@@ -14,7 +18,7 @@ if [ ${#need_packages[@]} -gt 0 ]; then
   fi
   echo "test.sh: installing ${need_packages[*]} from Debian"
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_packages[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_packages[@]}" >/dev/null
 fi
 [ -d node_modules ] || npm ci
 
