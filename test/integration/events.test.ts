@@ -105,7 +105,8 @@ describe('events mode against a real engine', function () {
       const info = await engine.docker.getContainer(name).inspect();
       if (!info.State.Running) notRunning.push(`${name} ${JSON.stringify(info.State)} Memory=${info.HostConfig.Memory}`);
     }
-    expect(notRunning, 'compliant containers that are not running').to.deep.equal([]);
+    const why = notRunning.length > 0 ? JSON.stringify(await detections(enforcer!)) : '';
+    expect(notRunning, `compliant containers that are not running; detections: ${why}`).to.deep.equal([]);
     expect((await detections(enforcer!)).map((d) => d.name).sort()).to.deep.equal([...violators].sort());
   });
 });
