@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import { ConfigError, loadConfig } from './config';
 import { Daemon } from './daemon';
 import { createLogger } from './log';
+import { checkRuleFiles } from './cli/check';
+import { evalContainer, evalRequest } from './cli/eval';
 import { RuleSetLoadError } from './rules/rule-set';
 
 const SHUTDOWN_DEADLINE_MS = 8000;
@@ -16,10 +18,86 @@ function packageVersion(): string {
   return manifest.version ?? '0.0.0';
 }
 
-const USAGE = `Usage: docker-enforcer [run] [--help] [--version]
+const USAGE: Record<string, string> = {
+  '': `Usage: docker-enforcer [command] [--help] [--version]
 
-Runs the enforcer daemon. Configuration comes from environment variables (see README):
-MODE, RUN_PERIODIC, CHECK_INTERVAL_S, DOCKER_SOCKET, RULES_PATH, WHITE_LIST, HTTP_PORT, ...`;
+Commands:
+  run                 the daemon (default): periodic scans, events, AuthZ plugin, HTTP API
+  check               type-check and load every rule, request-rule, whitelist and trigger file
+  eval                judge a docker inspect JSON or an AuthZ envelope offline
+
+Configuration comes from environment variables (see README): MODE, RUN_PERIODIC,
+CHECK_INTERVAL_S, DOCKER_SOCKET, RULES_PATH, WHITE_LIST, HTTP_PORT, ...`,
+  run: `Usage: docker-enforcer run
+
+Runs the daemon with the configuration from the environment (see README). SIGTERM/SIGINT stop it.`,
+  check: `Usage: docker-enforcer check
+
+Type-checks the files at RULES_PATH, WHITELIST_RULES_PATH, REQUEST_RULES_PATH and TRIGGERS_PATH
+against the docker-enforcer rule-author types and loads them in the sandbox.
+Exit 0 with a summary; 1 with file:line:col messages; 2 on configuration errors.`,
+  eval: `Usage: docker-enforcer eval --container INSPECT.json [--metrics STATS.json] [--json]
+       docker-enforcer eval --request ENVELOPE.json [--json]
+
+Judges a container (docker inspect output) or an AuthZ envelope with the configured rules, offline.
+Exit 0 when compliant or allowed; 1 on a violation or denial; 2 on bad input.`,
+};
+
+function option(argv: readonly string[], name: string): string | undefined {
+  const index = argv.indexOf(name);
+  return index === -1 ? undefined : argv[index + 1];
+}
+
+function readConfig(version: string): ReturnType<typeof loadConfig> | undefined {
+  try {
+    return loadConfig(process.env, process.cwd(), version);
+  } catch (err: unknown) {
+    if (!(err instanceof ConfigError)) throw err;
+    process.stderr.write(`docker-enforcer: ${err.message}\n`);
+    return undefined;
+  }
+}
+
+async function check(version: string): Promise<number> {
+  const config = readConfig(version);
+  if (!config) return 2;
+  const result = await checkRuleFiles(config);
+  for (const problem of result.problems) process.stderr.write(`${problem}\n`);
+  if (result.problems.length > 0) {
+    process.stderr.write(`docker-enforcer check: ${result.problems.length} problem(s)\n`);
+    return 1;
+  }
+  for (const file of result.files) {
+    process.stdout.write(`${file.kind.padEnd(16)} ${file.present ? `${file.names.length} loaded` : 'not present'}  ${file.path}\n`);
+  }
+  process.stdout.write('docker-enforcer check: ok\n');
+  return 0;
+}
+
+async function evaluate(argv: readonly string[], version: string): Promise<number> {
+  const config = readConfig(version);
+  if (!config) return 2;
+  const containerFile = option(argv, '--container');
+  const requestFile = option(argv, '--request');
+  if ((containerFile === undefined) === (requestFile === undefined)) {
+    process.stderr.write(`docker-enforcer eval: give exactly one of --container FILE or --request FILE\n${USAGE['eval']}\n`);
+    return 2;
+  }
+  const asJson = argv.includes('--json');
+  try {
+    if (containerFile !== undefined) {
+      const verdict = await evalContainer(config, containerFile, option(argv, '--metrics'));
+      process.stdout.write(asJson ? `${JSON.stringify(verdict)}\n` : `${verdict.subject}: ${verdict.violated ? `violates ${verdict.reasons.join(', ')} [${verdict.mode}] -> would ${verdict.wouldDo}` : verdict.whitelisted ? `whitelisted (${verdict.whitelisted})` : 'compliant'}\n`);
+      return verdict.violated ? 1 : 0;
+    }
+    const verdict = await evalRequest(config, requestFile as string);
+    process.stdout.write(asJson ? `${JSON.stringify(verdict)}\n` : `${verdict.request}: ${verdict.allow ? 'allowed' : `denied: ${verdict.msg ?? ''}`}\n`);
+    return verdict.allow ? 0 : 1;
+  } catch (err: unknown) {
+    process.stderr.write(`docker-enforcer eval: ${(err as Error).message}\n`);
+    return 2;
+  }
+}
 
 async function main(argv: readonly string[]): Promise<number> {
   const version = packageVersion();
@@ -27,23 +105,23 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`${version}\n`);
     return 0;
   }
+  const command = argv[0] !== undefined && !argv[0].startsWith('-') ? argv[0] : 'run';
+  if (!(command in USAGE) || command === '') {
+    process.stderr.write(`docker-enforcer: unknown command ${JSON.stringify(command)}\n${USAGE['']}\n`);
+    return 2;
+  }
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${USAGE}\n`);
+    process.stdout.write(`${USAGE[argv[0] === command ? command : '']}\n`);
     return 0;
   }
-  const command = argv[0] ?? 'run';
-  if (command !== 'run') {
-    process.stderr.write(`docker-enforcer: unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
-    return 2;
-  }
-  let config;
-  try {
-    config = loadConfig(process.env, process.cwd(), version);
-  } catch (err: unknown) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`docker-enforcer: ${err.message}\n`);
-    return 2;
-  }
+  if (command === 'check') return check(version);
+  if (command === 'eval') return evaluate(argv.slice(1), version);
+  return runDaemon(version);
+}
+
+async function runDaemon(version: string): Promise<number> {
+  const config = readConfig(version);
+  if (!config) return 2;
   const log = createLogger(config.logLevel);
   const triggerEnv = Object.fromEntries(config.triggersEnv.flatMap((name) => (process.env[name] === undefined ? [] : [[name, process.env[name] as string]])));
   const daemon = new Daemon({ config, log, triggerEnv });

@@ -1,0 +1,94 @@
+/**
+ * `docker-enforcer eval`: judges a `docker inspect` JSON or an AuthZ envelope offline with the
+ * configured rules, so admins can unit-test rules without a Docker host.
+ */
+import { readFile } from 'node:fs/promises';
+import pino from 'pino';
+import { Enforcer } from '../actions/enforcer';
+import { Stopper } from '../actions/stopper';
+import { parseEnvelope } from '../authz/request';
+import type { Config } from '../config';
+import { DockerError, type DockerClient } from '../docker/client';
+import { judgeContainer, reasonsOf, type Judgement, type JudgeOptions } from '../engine/judge';
+import { buildContainer } from '../facts/container-facts';
+import { ContainerInspector } from '../facts/inspector';
+import { createMetrics } from '../metrics';
+import { AuthzService } from '../modes/authz';
+import type { ContainerMetrics, ContainerParams } from '../rules/api';
+import { loadRuleSet } from '../rules/rule-set';
+import { DetectionStore } from '../store/detections';
+
+export interface EvalVerdict {
+  readonly subject: string;
+  readonly violated: boolean;
+  readonly reasons: readonly string[];
+  readonly mode: string;
+  /** What the daemon would do: stop in KILL mode, warn otherwise, nothing when compliant. */
+  readonly wouldDo: 'stop' | 'warn' | 'nothing';
+  readonly whitelisted?: string;
+}
+
+function judgeOptions(config: Config): JudgeOptions {
+  return { whiteList: config.whiteList, imageWhiteList: config.imageWhiteList, stopOnFirstViolation: config.stopOnFirstViolation, defaultMode: config.mode };
+}
+
+function verdict(subject: string, judgement: Judgement, killAction: 'stop'): EvalVerdict {
+  const violated = judgement.violations.length > 0;
+  return {
+    subject,
+    violated,
+    reasons: reasonsOf(judgement),
+    mode: judgement.mode,
+    wouldDo: !violated ? 'nothing' : judgement.mode === 'KILL' ? killAction : 'warn',
+    ...(judgement.whitelisted ? { whitelisted: judgement.whitelisted } : {}),
+  };
+}
+
+/** `inspect.json` may be `docker inspect` output (an array) or one object; `metrics` is optional. */
+export async function evalContainer(config: Config, file: string, metricsFile?: string): Promise<EvalVerdict> {
+  const parsed = JSON.parse(await readFile(file, 'utf8')) as unknown;
+  const params = (Array.isArray(parsed) ? parsed[0] : parsed) as ContainerParams | undefined;
+  if (!params || typeof params !== 'object') throw new Error(`${file}: expected a docker inspect object (or the array docker inspect prints)`);
+  const metrics = metricsFile ? (JSON.parse(await readFile(metricsFile, 'utf8')) as ContainerMetrics) : {};
+  const rules = await loadRuleSet({ ...config, allowedModules: config.rulesAllowedModules, timeoutMs: config.ruleTimeoutMs });
+  const container = buildContainer({ id: params.Id ?? '', params, metrics, image: params.Config?.Image ?? '', position: 0, checkSource: 'periodic' });
+  const judgement = await judgeContainer(container, rules.containerRules, rules.whitelistRules, judgeOptions(config), rules.evaluator);
+  return verdict(container.name || container.id, judgement, 'stop');
+}
+
+/** Offline Docker: nothing is running, nothing can be inspected (an update is answered with the default action). */
+const OFFLINE_DOCKER: DockerClient = {
+  ping: async () => undefined,
+  listRunning: async () => [],
+  inspect: async (id) => {
+    throw new DockerError('inspect', `no Docker engine in eval mode (container ${id})`, undefined);
+  },
+  stats: async () => ({}),
+  imageTags: async () => [],
+  stop: async () => 'gone',
+  events: async () => {
+    throw new DockerError('events', 'no Docker engine in eval mode', undefined);
+  },
+};
+
+export interface RequestVerdict {
+  readonly request: string;
+  readonly allow: boolean;
+  readonly msg?: string;
+}
+
+/** Decides an AuthZ envelope exactly as the daemon's AuthZ plugin would (request rules, container rules at create). */
+export async function evalRequest(config: Config, file: string): Promise<RequestVerdict> {
+  const body = await readFile(file);
+  const envelope = parseEnvelope(body);
+  const log = pino({ level: 'silent' });
+  const metrics = createMetrics(config.version);
+  const store = new DetectionStore(10);
+  const enforcer = new Enforcer({ log, metrics, store, stopper: new Stopper(OFFLINE_DOCKER, 0, log, metrics) });
+  const rules = await loadRuleSet({ ...config, allowedModules: config.rulesAllowedModules, timeoutMs: config.ruleTimeoutMs });
+  const inspector = new ContainerInspector({ docker: OFFLINE_DOCKER, log, cacheParams: false, disableParams: false, disableMetrics: true, cacheTrusted: () => false });
+  const service = new AuthzService({ config, log, metrics, docker: OFFLINE_DOCKER, inspector, enforcer, judgeOptions: judgeOptions(config), rules: () => rules });
+  const reply = await service.authorize(body);
+  const request = envelope.ok ? `${envelope.value.RequestMethod} ${envelope.value.RequestURI}` : file;
+  return { request, allow: reply.Allow, ...(reply.Msg ? { msg: reply.Msg } : {}) };
+}

@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { expect } from 'chai';
+import { testEngine } from './setup';
+
+const ROOT = path.resolve(__dirname, '../../..');
+const MAIN = path.join(ROOT, 'dist/src/main.js');
+
+function cli(args: string[], cwd: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd, env: { PATH: process.env['PATH'] ?? '', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const RULES = `import type { ContainerRule } from 'docker-enforcer';
+export const rules: ContainerRule[] = [
+  { name: 'must have memory limit', rule: (c) => !c.params.HostConfig?.Memory },
+  { name: 'no privileged containers', rule: (c) => c.params.HostConfig?.Privileged === true },
+];
+`;
+
+describe('the docker-enforcer command line', function () {
+  this.timeout(60_000);
+  let dir = '';
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'de-cli-'));
+    await writeFile(path.join(dir, 'rules.ts'), RULES);
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('check reports a typo with file:line:col and exits 1', async () => {
+    await writeFile(path.join(dir, 'rules.ts'), RULES.replace('HostConfig?.Memory', 'HostConfig?.Memroy'));
+    const run = await cli(['check'], dir, { RULES_PATH: 'rules.ts' });
+    expect(run.code).to.equal(1);
+    expect(run.stderr).to.include(`${path.join(dir, 'rules.ts')}:3:`);
+    expect(run.stderr).to.include("Property 'Memroy' does not exist on type 'HostConfig'. Did you mean 'Memory'?");
+  });
+
+  it('check loads every file and exits 0 with a summary', async () => {
+    await writeFile(path.join(dir, 'triggers.ts'), "import type { Trigger } from 'docker-enforcer';\nexport const triggers: Trigger[] = [{ name: 'log', trigger: (v) => console.log(v.reasons) }];\n");
+    const run = await cli(['check'], dir, { RULES_PATH: 'rules.ts', TRIGGERS_PATH: 'triggers.ts' });
+    expect(run.stderr).to.equal('');
+    expect(run.code).to.equal(0);
+    expect(run.stdout).to.match(/^rules\s+2 loaded\s+\S+rules\.ts$/m);
+    expect(run.stdout).to.match(/^triggers\s+1 loaded/m);
+    expect(run.stdout).to.include('docker-enforcer check: ok');
+  });
+
+  it('check exits 2 on configuration errors', async () => {
+    const run = await cli(['check'], dir, { MODE: 'NOPE' });
+    expect(run.code).to.equal(2);
+    expect(run.stderr).to.include('MODE="NOPE"');
+  });
+
+  it('eval judges a real docker inspect offline', async () => {
+    const engine = testEngine();
+    const id = await engine.runContainer({ name: 'eval-me' });
+    const inspect = path.join(dir, 'inspect.json');
+    await writeFile(inspect, JSON.stringify([await engine.docker.getContainer(id).inspect()]));
+    await engine.removeAllContainers();
+    const run = await cli(['eval', '--container', inspect], dir, { RULES_PATH: 'rules.ts', MODE: 'KILL' });
+    expect(run.code).to.equal(1);
+    expect(run.stdout.trim()).to.equal('eval-me: violates must have memory limit [KILL] -> would stop');
+    const json = await cli(['eval', '--container', inspect, '--json'], dir, { RULES_PATH: 'rules.ts', WHITE_LIST: 'eval-.*' });
+    expect(json.code).to.equal(0);
+    expect(JSON.parse(json.stdout)).to.include({ subject: 'eval-me', violated: false, wouldDo: 'nothing', whitelisted: 'name' });
+  });
+
+  it('eval decides an AuthZ envelope captured from dockerd, as the plugin would', async () => {
+    const captured = JSON.parse(await readFile(path.join(ROOT, 'test/fixtures/authz/create-envelope.json'), 'utf8')) as { RequestBody: string };
+    const allowed = await cli(['eval', '--request', path.join(ROOT, 'test/fixtures/authz/create-envelope.json')], dir, { RULES_PATH: 'rules.ts', MODE: 'KILL' });
+    expect(allowed.code).to.equal(0);
+    expect(allowed.stdout.trim()).to.equal('POST /v1.41/containers/create?name=web-1: allowed');
+    const body = JSON.parse(Buffer.from(captured.RequestBody, 'base64').toString()) as { HostConfig: Record<string, unknown> };
+    body.HostConfig['Privileged'] = true;
+    const privileged = path.join(dir, 'privileged.json');
+    await writeFile(privileged, JSON.stringify({ ...captured, RequestBody: Buffer.from(JSON.stringify(body)).toString('base64') }));
+    const denied = await cli(['eval', '--request', privileged], dir, { RULES_PATH: 'rules.ts', MODE: 'KILL' });
+    expect(denied.code).to.equal(1);
+    expect(denied.stdout.trim()).to.equal('POST /v1.41/containers/create?name=web-1: denied: no privileged containers');
+  });
+
+  it('has --help for every command and --version', async () => {
+    for (const command of ['run', 'check', 'eval']) {
+      const run = await cli([command, '--help'], dir);
+      expect(run.code, command).to.equal(0);
+      expect(run.stdout, command).to.match(new RegExp(`^Usage: docker-enforcer ${command}`));
+    }
+    const top = await cli(['--help'], dir);
+    expect(top.stdout).to.include('Commands:');
+    const version = await cli(['--version'], dir);
+    expect(version.stdout.trim()).to.equal((JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
+    const unknown = await cli(['explode'], dir);
+    expect(unknown.code).to.equal(2);
+  });
+});
