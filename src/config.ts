@@ -47,6 +47,8 @@ export interface Config {
   readonly triggersEnv: readonly string[];
   readonly maxDetections: number;
   readonly scanConcurrency: number;
+  /** RELOAD_ON_CHANGE: reload rules when a file in their folders changes (SIGHUP always reloads). */
+  readonly reloadOnChange: boolean;
 }
 
 export class ConfigError extends Error {
@@ -92,6 +94,7 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   TRIGGERS_ENV: '',
   MAX_DETECTIONS: '10000',
   SCAN_CONCURRENCY: '100',
+  RELOAD_ON_CHANGE: 'True',
 };
 
 const LOG_LEVELS: Readonly<Record<string, LogLevel>> = {
@@ -222,6 +225,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     triggersEnv: reader.list('TRIGGERS_ENV'),
     maxDetections: reader.int('MAX_DETECTIONS', 1, 10_000_000),
     scanConcurrency: reader.int('SCAN_CONCURRENCY', 1, 1000),
+    reloadOnChange: reader.bool('RELOAD_ON_CHANGE'),
   };
   if (config.httpHost === '') reader.problems.push('HTTP_HOST is empty: expected an address such as 0.0.0.0 or 127.0.0.1');
   if (config.authzSocket !== '' && !path.isAbsolute(config.authzSocket)) {
@@ -263,6 +267,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     rule_timeout_ms: config.ruleTimeoutMs,
     rules_allowed_modules: config.rulesAllowedModules,
     rules_path: config.rulesPath,
+    reload_on_change: config.reloadOnChange,
     scan_concurrency: config.scanConcurrency,
     stop_timeout_sec: config.stopTimeoutS,
     trigger_timeout_ms: config.triggerTimeoutMs,

@@ -1,3 +1,4 @@
+import { watch, type FSWatcher } from 'node:fs';
 import { lstat, mkdir, unlink } from 'node:fs/promises';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -12,7 +13,7 @@ import type { JudgeOptions } from './engine/judge';
 import { ContainerInspector } from './facts/inspector';
 import { createHttpApp } from './http/app';
 import { authzRoutes } from './http/authz-routes';
-import type { HealthReport, HttpDeps } from './http/deps';
+import type { HealthReport, HttpDeps, ReloadStatus } from './http/deps';
 import { createMetrics, type Metrics } from './metrics';
 import { AuthzService } from './modes/authz';
 import type { ContainerCheckDeps } from './modes/container-check';
@@ -30,11 +31,14 @@ export interface DaemonDeps {
   readonly docker?: DockerClient;
   /** Values of the TRIGGERS_ENV variables (read by main.ts, the only reader of process.env). */
   readonly triggerEnv?: Readonly<Record<string, string>>;
+  /** Decide and report only: no container is stopped (`scan --dry-run`). */
+  readonly dryRun?: boolean;
 }
 
 const HEALTH_PING_MS = 5000;
 const SHUTDOWN_DRAIN_MS = 5000;
 const TRIGGER_DRAIN_MS = 1000;
+const RELOAD_DEBOUNCE_MS = 300;
 
 /** Tracks whether dockerd answers, from every call the daemon makes plus a light ping. */
 class DockerConnectivity {
@@ -72,7 +76,12 @@ export class Daemon {
   private readonly periodic: PeriodicScanner;
   private readonly events: EventsMode | undefined;
   private readonly authz: AuthzService;
-  private readonly triggers: TriggerRunner;
+  private triggers: TriggerRunner;
+  private reloading: Promise<void> | undefined;
+  private reloadAgain = false;
+  private lastReload: ReloadStatus | null = null;
+  private watchers: FSWatcher[] = [];
+  private watchTimer: NodeJS.Timeout | undefined;
   private ruleSet: RuleSet | undefined;
   private servers: http.Server[] = [];
   private pingTimer: NodeJS.Timeout | undefined;
@@ -116,7 +125,7 @@ export class Daemon {
       this.eventStream.onResync(() => inspector.clearCache());
     }
     this.stopper = new Stopper(this.docker, config.stopTimeoutS, log.child({ module: 'stop' }), this.metrics);
-    this.enforcer = new Enforcer({ log: log.child({ module: 'enforce' }), metrics: this.metrics, store: this.store, stopper: this.stopper });
+    this.enforcer = new Enforcer({ log: log.child({ module: 'enforce' }), metrics: this.metrics, store: this.store, stopper: this.stopper, dryRun: deps.dryRun });
     const judgeOptions: JudgeOptions = {
       whiteList: config.whiteList,
       imageWhiteList: config.imageWhiteList,
@@ -147,14 +156,7 @@ export class Daemon {
     if (actions.length > 0 && this.eventStream) {
       this.events = new EventsMode({ stream: this.eventStream, docker: this.docker, inspector, check, log: log.child({ module: 'events' }), actions, periodic: this.periodic });
     }
-    this.triggers = new TriggerRunner({
-      path: config.triggersPath,
-      allowedModules: config.triggersAllowedModules,
-      timeoutMs: config.triggerTimeoutMs,
-      env: deps.triggerEnv ?? {},
-      log: log.child({ module: 'triggers' }),
-      metrics: this.metrics,
-    });
+    this.triggers = this.createTriggerRunner();
     this.enforcer.onViolation((report) => this.triggers.fire(report));
     this.authz = new AuthzService({
       config,
@@ -193,31 +195,130 @@ export class Daemon {
   async start(): Promise<void> {
     const { config } = this.deps;
     this.log.info({ version: config.version, dockerSocket: config.dockerSocket, mode: config.mode }, 'starting docker-enforcer');
-    this.ruleSet = await loadRuleSet({
+    const loaded = await this.loadRules(this.triggers);
+    this.ruleSet = loaded;
+    this.countRules();
+    this.log.info({ rules: loaded.containerRules.rules.map((r) => r.name), files: loaded.files.map((f) => f.path) }, 'rules loaded');
+    await this.startHttp();
+    this.startDockerFacing();
+    if (config.reloadOnChange) this.watchRuleFolders();
+  }
+
+  /**
+   * Loads and validates every rule file and the triggers completely, then swaps them in at once; on
+   * any error the running rules stay, and the error is logged, counted and shown on /rules. Reloads
+   * never overlap: one asked for during a reload runs right after it.
+   */
+  reload(reason: string): Promise<void> {
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return this.reloading;
+    }
+    this.reloading = this.reloadOnce(reason).finally(() => {
+      this.reloading = undefined;
+      if (this.reloadAgain) {
+        this.reloadAgain = false;
+        void this.reload(`${reason} (again)`);
+      }
+    });
+    return this.reloading;
+  }
+
+  reloadStatus(): ReloadStatus | null {
+    return this.lastReload;
+  }
+
+  private async reloadOnce(reason: string): Promise<void> {
+    const triggers = this.createTriggerRunner();
+    try {
+      const loaded = await this.loadRules(triggers);
+      const previousTriggers = this.triggers;
+      this.ruleSet = loaded;
+      this.triggers = triggers;
+      void previousTriggers.stop(TRIGGER_DRAIN_MS);
+      this.countRules();
+      this.lastReload = { at: new Date().toISOString(), result: 'success', reason, errors: [] };
+      this.metrics.ruleReloads.inc({ result: 'success' });
+      this.log.info({ reason, rules: loaded.containerRules.rules.map((r) => r.name) }, 'rules reloaded');
+    } catch (err: unknown) {
+      await triggers.stop(0).catch(() => undefined);
+      const errors = err instanceof RuleSetLoadError ? err.errors.map((e) => e.message) : [(err as Error)?.message ?? String(err)];
+      this.lastReload = { at: new Date().toISOString(), result: 'failure', reason, errors };
+      this.metrics.ruleReloads.inc({ result: 'failure' });
+      this.log.error({ reason, errors }, 'rule reload failed; the previous rules stay in force');
+    }
+  }
+
+  private createTriggerRunner(): TriggerRunner {
+    const { config } = this.deps;
+    return new TriggerRunner({
+      path: config.triggersPath,
+      allowedModules: config.triggersAllowedModules,
+      timeoutMs: config.triggerTimeoutMs,
+      env: this.deps.triggerEnv ?? {},
+      log: this.log.child({ module: 'triggers' }),
+      metrics: this.metrics,
+    });
+  }
+
+  /** Every rule file plus the triggers, or one RuleSetLoadError naming every broken file. */
+  private async loadRules(triggers: TriggerRunner): Promise<RuleSet> {
+    const { config } = this.deps;
+    const errors: RuleLoadError[] = [];
+    const ruleSet = await loadRuleSet({
       rulesPath: config.rulesPath,
       whitelistRulesPath: config.whitelistRulesPath,
       requestRulesPath: config.requestRulesPath,
       allowedModules: config.rulesAllowedModules,
       timeoutMs: config.ruleTimeoutMs,
       onConsole: (level, args) => this.log.info({ module: 'rules', level, args: args.map(String) }, 'rule console output'),
+    }).catch((err: unknown) => {
+      if (!(err instanceof RuleSetLoadError)) throw err;
+      errors.push(...err.errors);
+      return undefined;
     });
-    this.metrics.rulesLoaded.set({ kind: 'container' }, this.ruleSet.containerRules.rules.length);
-    this.metrics.rulesLoaded.set({ kind: 'whitelist' }, this.ruleSet.whitelistRules.rules.length);
-    this.metrics.rulesLoaded.set({ kind: 'request' }, this.ruleSet.requestRules.rules.length);
-    try {
-      await this.triggers.start();
-    } catch (err: unknown) {
-      if (err instanceof RuleLoadError) throw new RuleSetLoadError([err]);
-      throw err;
+    await triggers.start().catch((err: unknown) => {
+      if (!(err instanceof RuleLoadError)) throw err;
+      errors.push(err);
+    });
+    if (errors.length > 0 || !ruleSet) {
+      await triggers.stop(0).catch(() => undefined);
+      throw new RuleSetLoadError(errors);
     }
-    this.log.info({ rules: this.ruleSet.containerRules.rules.map((r) => r.name), files: this.ruleSet.files.map((f) => f.path) }, 'rules loaded');
+    return ruleSet;
+  }
 
-    await this.startHttp();
-    this.startDockerFacing();
+  private countRules(): void {
+    const ruleSet = this.rules();
+    this.metrics.rulesLoaded.set({ kind: 'container' }, ruleSet.containerRules.rules.length);
+    this.metrics.rulesLoaded.set({ kind: 'whitelist' }, ruleSet.whitelistRules.rules.length);
+    this.metrics.rulesLoaded.set({ kind: 'request' }, ruleSet.requestRules.rules.length);
+  }
+
+  /** Reloads (debounced) when a file in a rule folder changes: editors write files in several steps. */
+  private watchRuleFolders(): void {
+    const { config } = this.deps;
+    const folders = new Set([config.rulesPath, config.whitelistRulesPath, config.requestRulesPath, config.triggersPath].map((file) => path.dirname(file)));
+    for (const folder of folders) {
+      try {
+        const watcher = watch(folder, () => {
+          clearTimeout(this.watchTimer);
+          this.watchTimer = setTimeout(() => void this.reload(`file change in ${folder}`), RELOAD_DEBOUNCE_MS);
+        });
+        watcher.on('error', (err) => this.log.warn({ err, folder }, 'cannot watch a rule folder; reload with SIGHUP'));
+        this.watchers.push(watcher);
+      } catch (err: unknown) {
+        this.log.warn({ err, folder }, 'cannot watch a rule folder; reload with SIGHUP');
+      }
+    }
   }
 
   async stop(): Promise<void> {
     this.log.info('stopping docker-enforcer');
+    clearTimeout(this.watchTimer);
+    for (const watcher of this.watchers) watcher.close();
+    this.watchers = [];
+    await this.reloading;
     clearInterval(this.pingTimer);
     this.events?.stop();
     this.eventStream?.stop();
@@ -248,6 +349,7 @@ export class Daemon {
       periodicStatus: () => (config.runPeriodic ? this.periodic.status() : null),
       health: () => this.health(),
       triggers: () => this.triggers.info(),
+      reloadStatus: () => this.reloadStatus(),
     };
     const app = createHttpApp(httpDeps, authzRoutes(this.authz));
     await this.listen(app.callback(), (server, done) => server.listen(config.httpPort, config.httpHost, done));

@@ -9,6 +9,7 @@ import { Daemon } from './daemon';
 import { createLogger } from './log';
 import { checkRuleFiles } from './cli/check';
 import { evalContainer, evalRequest } from './cli/eval';
+import { dryRunScan, formatTable } from './cli/scan';
 import { RuleSetLoadError } from './rules/rule-set';
 
 const SHUTDOWN_DEADLINE_MS = 8000;
@@ -24,6 +25,7 @@ const USAGE: Record<string, string> = {
 Commands:
   run                 the daemon (default): periodic scans, events, AuthZ plugin, HTTP API
   check               type-check and load every rule, request-rule, whitelist and trigger file
+  scan --dry-run      judge every running container once and print what would happen
   eval                judge a docker inspect JSON or an AuthZ envelope offline
 
 Configuration comes from environment variables (see README): MODE, RUN_PERIODIC,
@@ -36,6 +38,11 @@ Runs the daemon with the configuration from the environment (see README). SIGTER
 Type-checks the files at RULES_PATH, WHITELIST_RULES_PATH, REQUEST_RULES_PATH and TRIGGERS_PATH
 against the docker-enforcer rule-author types and loads them in the sandbox.
 Exit 0 with a summary; 1 with file:line:col messages; 2 on configuration errors.`,
+  scan: `Usage: docker-enforcer scan --dry-run [--json]
+
+Connects to DOCKER_SOCKET, judges every running container once like a periodic scan, prints a table
+(container, image, violated rules, what WARN/KILL would do) and acts on nothing.
+Exit 0 when every container is compliant; 1 when violations exist; 2 on errors.`,
   eval: `Usage: docker-enforcer eval --container INSPECT.json [--metrics STATS.json] [--json]
        docker-enforcer eval --request ENVELOPE.json [--json]
 
@@ -99,6 +106,24 @@ async function evaluate(argv: readonly string[], version: string): Promise<numbe
   }
 }
 
+async function scan(argv: readonly string[], version: string): Promise<number> {
+  if (!argv.includes('--dry-run')) {
+    process.stderr.write(`docker-enforcer scan: only --dry-run is supported (the daemon acts; this command only reports)\n${USAGE['scan']}\n`);
+    return 2;
+  }
+  const config = readConfig(version);
+  if (!config) return 2;
+  try {
+    const { rows, failed } = await dryRunScan(config);
+    process.stdout.write(argv.includes('--json') ? `${JSON.stringify(rows)}\n` : `${formatTable(rows)}\n`);
+    if (failed > 0) process.stderr.write(`docker-enforcer scan: ${failed} container(s) could not be checked\n`);
+    return rows.some((r) => r.wouldDo !== 'nothing') ? 1 : failed > 0 ? 2 : 0;
+  } catch (err: unknown) {
+    process.stderr.write(`docker-enforcer scan: ${(err as Error).message}\n`);
+    return 2;
+  }
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   const version = packageVersion();
   if (argv.includes('--version') || argv.includes('-v')) {
@@ -116,6 +141,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   if (command === 'check') return check(version);
   if (command === 'eval') return evaluate(argv.slice(1), version);
+  if (command === 'scan') return scan(argv.slice(1), version);
   return runDaemon(version);
 }
 
@@ -139,6 +165,8 @@ async function runDaemon(version: string): Promise<number> {
     await daemon.stop().catch(() => undefined);
     return 1;
   }
+  // SIGHUP reloads the rules: validated completely first, swapped at once, the old ones kept on error.
+  process.on('SIGHUP', () => void daemon.reload('SIGHUP'));
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       log.info({ signal }, 'signal received');

@@ -102,6 +102,12 @@ export function createMetrics(version: string) {
       help: 'Violations not handed to triggers because the trigger queue was full.',
       registers: [registry],
     }),
+    ruleReloads: new Counter({
+      name: 'docker_enforcer_rule_reloads_total',
+      help: 'Rule reloads (SIGHUP or a file change), by result (success, failure: the old rules stay).',
+      labelNames: ['result'],
+      registers: [registry],
+    }),
     rulesLoaded: new Gauge({ name: 'docker_enforcer_rules_loaded', help: 'Rules loaded, by kind.', labelNames: ['kind'], registers: [registry] }),
   };
   metrics.buildInfo.set({ version }, 1);

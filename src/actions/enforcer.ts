@@ -25,7 +25,15 @@ export class Enforcer {
   private readonly listeners: Array<(report: ViolationReport) => void> = [];
 
   constructor(
-    private readonly deps: { log: Logger; metrics: Metrics; store: DetectionStore; stopper: Stopper; now?: () => Date },
+    private readonly deps: {
+      log: Logger;
+      metrics: Metrics;
+      store: DetectionStore;
+      stopper: Stopper;
+      now?: () => Date;
+      /** `scan --dry-run`: decide and report, never stop anything. */
+      dryRun?: boolean;
+    },
   ) {}
 
   onViolation(listener: (report: ViolationReport) => void): void {
@@ -58,7 +66,7 @@ export class Enforcer {
       },
       now,
     );
-    if (taken === 'stopped') void this.deps.stopper.stop(container.id, container.name);
+    if (taken === 'stopped' && !this.deps.dryRun) void this.deps.stopper.stop(container.id, container.name);
     this.notify({ kind: 'container', subject: container, reasons, judgement, action: taken, source: container.checkSource, time: now });
     return taken;
   }

@@ -80,10 +80,10 @@ function rulesHandler(deps: HttpDeps, kind: 'rules' | 'request_rules') {
     const files = ruleSet.files
       .filter((file) => kinds.includes(file.kind))
       .map((file) => ({ kind: file.kind, path: file.path, present: file.present, loaded_at: file.loadedAt, names: file.names, source: file.source }));
-    const body = { rules, ...(kind === 'rules' ? { whitelist_rules: ruleSet.whitelistRules.rules.map((r) => r.name) } : {}), files };
+    const body = { rules, ...(kind === 'rules' ? { whitelist_rules: ruleSet.whitelistRules.rules.map((r) => r.name) } : {}), files, last_reload: deps.reloadStatus() };
     if (wantsHtml(ctx)) {
       ctx.type = 'text/html; charset=utf-8';
-      ctx.body = renderRulesPage(kind === 'rules' ? 'Container rules' : 'Request rules', rules, files);
+      ctx.body = renderRulesPage(kind === 'rules' ? 'Container rules' : 'Request rules', rules, files, deps.reloadStatus());
       return;
     }
     ctx.body = body;

@@ -19,6 +19,15 @@ export interface HealthReport {
   readonly details: Readonly<Record<string, unknown>>;
 }
 
+/** The latest reload attempt (null before any). */
+export interface ReloadStatus {
+  readonly at: string;
+  readonly result: 'success' | 'failure';
+  readonly reason: string;
+  /** Why the new rules were refused (file:line:col where known); the previous rules stay. */
+  readonly errors: readonly string[];
+}
+
 /** What the HTTP layer may read; it never changes daemon state. */
 export interface HttpDeps {
   readonly config: Config;
@@ -32,4 +41,5 @@ export interface HttpDeps {
   health(): HealthReport;
   /** The loaded triggers file (undefined before start). */
   triggers(): RuleFileInfo | undefined;
+  reloadStatus(): ReloadStatus | null;
 }

@@ -4,7 +4,7 @@
  * sources are user-controlled.
  */
 import type { Detection } from '../store/detections';
-import type { PeriodicRunStatus } from './deps';
+import type { PeriodicRunStatus, ReloadStatus } from './deps';
 
 export function escapeHtml(value: unknown): string {
   return String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -79,7 +79,7 @@ interface FileRow {
   readonly source: string;
 }
 
-export function renderRulesPage(title: string, rules: readonly RuleRow[], files: readonly FileRow[]): string {
+export function renderRulesPage(title: string, rules: readonly RuleRow[], files: readonly FileRow[], reload: ReloadStatus | null = null): string {
   const rows = rules.map((r) => `<tr><td>${escapeHtml(r.name)}</td><td class="mode-${escapeHtml(r.mode)}">${escapeHtml(r.mode)}</td></tr>`).join('\n');
   const sources = files
     .map(
@@ -88,7 +88,13 @@ export function renderRulesPage(title: string, rules: readonly RuleRow[], files:
       }</p>${f.present ? `<pre><code>${highlightTypeScript(f.source)}</code></pre>` : ''}`,
     )
     .join('\n');
-  return page(title, `<table id="rules" class="sortable"><thead><tr><th>Rule</th><th>Effective mode</th></tr></thead><tbody>${rows}</tbody></table>${sources}`);
+  const reloadNote =
+    reload === null
+      ? ''
+      : `<p class="meta" id="reload">Last reload (${escapeHtml(reload.reason)}) at ${escapeHtml(reload.at)}: <strong class="${reload.result === 'failure' ? 'mode-KILL' : ''}">${escapeHtml(reload.result)}</strong>${
+          reload.errors.length > 0 ? ` — the previous rules stay in force:<br>${reload.errors.map(escapeHtml).join('<br>')}` : ''
+        }</p>`;
+  return page(title, `${reloadNote}<table id="rules" class="sortable"><thead><tr><th>Rule</th><th>Effective mode</th></tr></thead><tbody>${rows}</tbody></table>${sources}`);
 }
 
 export function renderConfigPage(config: Record<string, unknown>): string {

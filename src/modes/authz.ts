@@ -69,6 +69,7 @@ export class AuthzService {
     const built = buildRequest(envelope.value);
     if (!built.ok) return this.defaultAction(`malformed AuthZ request: ${built.problem}`);
     const request = built.value;
+    // One request is judged with one rule set, even if a reload swaps it meanwhile.
     const rules = this.deps.rules();
 
     // Request rules and container rules are judged concurrently, so they share one sandbox batch
@@ -76,7 +77,7 @@ export class AuthzService {
     const [requestJudgement, containerCheck] = await Promise.all([
       judgeRequest(request, rules.requestRules, this.deps.judgeOptions, rules.evaluator),
       this.containerFor(request, envelope.value).then(async (container) =>
-        container === undefined || container === 'default' ? container : { container, judgement: await this.judge(container) },
+        container === undefined || container === 'default' ? container : { container, judgement: await this.judge(container, rules) },
       ),
     ]);
     if (requestJudgement.violations.length > 0) {
@@ -156,8 +157,7 @@ export class AuthzService {
   }
 
   /** Judges with `position` deferred: the running-container count is fetched only if a rule reads it. */
-  private async judge(container: Container): Promise<Judgement> {
-    const rules = this.deps.rules();
+  private async judge(container: Container, rules: RuleSet): Promise<Judgement> {
     const { judgeOptions } = this.deps;
     const first = await judgeContainer(container, rules.containerRules, rules.whitelistRules, judgeOptions, rules.evaluator, ['position']);
     if (!first.deferredRead.includes('position')) return first;

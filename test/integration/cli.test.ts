@@ -89,8 +89,35 @@ describe('the docker-enforcer command line', function () {
     expect(denied.stdout.trim()).to.equal('POST /v1.41/containers/create?name=web-1: denied: no privileged containers');
   });
 
+  it('scan --dry-run reports what would happen, acts on nothing, and exits 1 on violations', async () => {
+    const engine = testEngine();
+    await engine.runContainer({ name: 'dry-violator' });
+    await engine.runContainer({ name: 'dry-compliant', memory: 64 * 1024 * 1024 });
+    const env = { RULES_PATH: 'rules.ts', MODE: 'KILL', DOCKER_SOCKET: `unix://${engine.socketPath}` };
+    try {
+      const table = await cli(['scan', '--dry-run'], dir, env);
+      expect(table.code, table.stderr).to.equal(1);
+      const lines = table.stdout.trim().split('\n');
+      expect(lines[0]).to.match(/^CONTAINER\s+IMAGE\s+VIOLATED RULES\s+WOULD$/);
+      expect(lines.find((l) => l.startsWith('dry-violator'))).to.match(/enforcer-test:busybox\s+must have memory limit\s+stop \(KILL\)$/);
+      expect(lines.find((l) => l.startsWith('dry-compliant'))).to.match(/—\s+—$/);
+      expect(await engine.isRunning('dry-violator')).to.equal(true);
+      const json = await cli(['scan', '--dry-run', '--json'], dir, { ...env, MODE: 'WARN' });
+      const rows = JSON.parse(json.stdout) as Array<{ name: string; wouldDo: string }>;
+      expect(rows.map((r) => [r.name, r.wouldDo]).sort()).to.deep.equal([
+        ['dry-compliant', 'nothing'],
+        ['dry-violator', 'warn'],
+      ]);
+      await engine.docker.getContainer('dry-violator').remove({ force: true });
+      const clean = await cli(['scan', '--dry-run'], dir, env);
+      expect(clean.code).to.equal(0);
+    } finally {
+      await engine.removeAllContainers();
+    }
+  });
+
   it('has --help for every command and --version', async () => {
-    for (const command of ['run', 'check', 'eval']) {
+    for (const command of ['run', 'check', 'scan', 'eval']) {
       const run = await cli([command, '--help'], dir);
       expect(run.code, command).to.equal(0);
       expect(run.stdout, command).to.match(new RegExp(`^Usage: docker-enforcer ${command}`));

@@ -45,6 +45,7 @@ function deps(overrides: { periodic?: PeriodicRunStatus | null; health?: HealthR
     rules: () => ruleSet,
     periodicStatus: () => (overrides.periodic === undefined ? { lastRunStart: RUN_START, lastRunEnd: new Date('2026-11-22T10:00:02.500Z'), lastRunSeconds: 2.5 } : overrides.periodic),
     health: () => overrides.health ?? { healthy: true, problems: [], details: { docker: { reachable: true } } },
+    reloadStatus: () => null,
     triggers: () => ({ kind: 'triggers', path: '/etc/de/triggers.ts', present: true, loadedAt: '2026-11-22T08:00:00.000Z', source: 'export const triggers = [];', names: ['webhook'] }),
   };
 }

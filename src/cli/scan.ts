@@ -1,0 +1,75 @@
+/**
+ * `docker-enforcer scan --dry-run`: judges every running container once, exactly as a periodic scan
+ * would (same facts, positions, whitelists and deferred metrics), and reports what WARN/KILL would
+ * do without acting. No HTTP server, no events, no triggers.
+ */
+import pino from 'pino';
+import type { Config } from '../config';
+import { Stopper } from '../actions/stopper';
+import { Enforcer, type ViolationReport } from '../actions/enforcer';
+import { DockerodeClient } from '../docker/client';
+import { ContainerInspector } from '../facts/inspector';
+import { createMetrics } from '../metrics';
+import { PeriodicScanner } from '../modes/periodic';
+import type { Container } from '../rules/api';
+import { loadRuleSet } from '../rules/rule-set';
+import { DetectionStore } from '../store/detections';
+
+export interface ScanRow {
+  readonly id: string;
+  readonly name: string;
+  readonly image: string;
+  readonly violated: readonly string[];
+  readonly mode: string;
+  /** What the daemon would do: `stop`, `warn`, or `nothing`. */
+  readonly wouldDo: 'stop' | 'warn' | 'nothing';
+}
+
+export async function dryRunScan(config: Config): Promise<{ rows: ScanRow[]; failed: number }> {
+  const log = pino({ level: 'silent' });
+  const metrics = createMetrics(config.version);
+  const docker = new DockerodeClient(config.dockerEndpoint, config.dockerReqTimeoutS * 1000);
+  const rules = await loadRuleSet({ ...config, allowedModules: config.rulesAllowedModules, timeoutMs: config.ruleTimeoutMs });
+  const inspector = new ContainerInspector({ docker, log, cacheParams: false, disableParams: config.disableParams, disableMetrics: config.disableMetrics, cacheTrusted: () => false });
+  const stopper = new Stopper(docker, config.stopTimeoutS, log, metrics);
+  const enforcer = new Enforcer({ log, metrics, store: new DetectionStore(config.maxDetections), stopper, dryRun: true });
+  const reports = new Map<string, ViolationReport>();
+  enforcer.onViolation((report) => reports.set((report.subject as Container).id, report));
+  const scanner = new PeriodicScanner({
+    docker,
+    inspector,
+    check: {
+      inspector,
+      enforcer,
+      stopper,
+      metrics,
+      log,
+      judgeOptions: { whiteList: config.whiteList, imageWhiteList: config.imageWhiteList, stopOnFirstViolation: config.stopOnFirstViolation, defaultMode: config.mode },
+      rules: () => rules,
+    },
+    log,
+    metrics,
+    intervalS: config.checkIntervalS,
+    immediateStart: false,
+    concurrency: config.scanConcurrency,
+    withMetrics: !config.disableMetrics,
+    schedule: false,
+  });
+  const listed = await docker.listRunning();
+  const summary = await scanner.tick('dry-run');
+  if (!summary) throw new Error(`cannot list containers at ${config.dockerSocket}`);
+  const rows = listed.map((summaryRow): ScanRow => {
+    const report = reports.get(summaryRow.id);
+    if (!report) return { id: summaryRow.id, name: summaryRow.name, image: summaryRow.image, violated: [], mode: '', wouldDo: 'nothing' };
+    const container = report.subject as Container;
+    return { id: container.id, name: container.name, image: container.image, violated: report.reasons, mode: report.judgement.mode, wouldDo: report.action === 'stopped' ? 'stop' : 'warn' };
+  });
+  return { rows, failed: summary.outcomes.failed };
+}
+
+export function formatTable(rows: readonly ScanRow[]): string {
+  const header = ['CONTAINER', 'IMAGE', 'VIOLATED RULES', 'WOULD'];
+  const cells = rows.map((r) => [r.name || r.id.slice(0, 12), r.image, r.violated.join(', ') || '—', r.wouldDo === 'nothing' ? '—' : `${r.wouldDo} (${r.mode})`]);
+  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
+  return [header, ...cells].map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()).join('\n');
+}
