@@ -120,16 +120,7 @@ export class AuthzService {
         Config: config,
         HostConfig: isObject(body['HostConfig']) ? (body['HostConfig'] as HostConfig) : {},
       };
-      return buildContainer({
-        id: '',
-        params,
-        metrics: {},
-        image: await this.deps.inspector.imageName(params),
-        position: 0,
-        checkSource: 'authz',
-        owner,
-        listedName: name,
-      });
+      return this.authzContainer('', params, owner);
     }
     if (request.action === 'containersUpdate' && request.method === 'POST') {
       const id = decodeURIComponent(request.path.split('/')[2] ?? '');
@@ -143,17 +134,14 @@ export class AuthzService {
         return 'default';
       }
       const params: ContainerParams = { ...current, HostConfig: applyUpdate(current.HostConfig ?? {}, (request.body ?? {}) as Record<string, unknown>) };
-      return buildContainer({
-        id: current.Id ?? id,
-        params,
-        metrics: {},
-        image: await this.deps.inspector.imageName(params),
-        position: 0,
-        checkSource: 'authz',
-        owner,
-      });
+      return this.authzContainer(current.Id ?? id, params, owner);
     }
     return undefined;
+  }
+
+  /** A Container for AuthZ checks: no metrics, position deferred (see judge()). */
+  private async authzContainer(id: string, params: ContainerParams, owner: string): Promise<Container> {
+    return buildContainer({ id, params, metrics: {}, image: await this.deps.inspector.imageName(params), position: 0, checkSource: 'authz', owner });
   }
 
   /** Judges with `position` deferred: the running-container count is fetched only if a rule reads it. */

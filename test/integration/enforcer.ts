@@ -113,3 +113,14 @@ export async function detections(enforcer: RunningEnforcer, query = ''): Promise
   const { body } = await getJson(`${enforcer.url}/${query}`);
   return body['detections'] as DetectionJson[];
 }
+
+/** An AuthZ envelope for `POST /containers/create?name=NAME` with the given HostConfig, as dockerd sends it. */
+export function createEnvelope(name: string, hostConfig: Record<string, unknown>, image = 'enforcer-test:busybox'): string {
+  const body = { Image: image, HostConfig: { NetworkMode: 'none', ...hostConfig } };
+  return JSON.stringify({
+    RequestMethod: 'POST',
+    RequestUri: `/v1.41/containers/create?name=${name}`,
+    RequestHeaders: { 'Content-Type': 'application/json' },
+    RequestBody: Buffer.from(JSON.stringify(body)).toString('base64'),
+  });
+}

@@ -3,7 +3,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import { chromium, type Browser } from 'playwright-core';
-import { startEnforcer, type RunningEnforcer } from './enforcer';
+import { createEnvelope, startEnforcer, type RunningEnforcer } from './enforcer';
 import { testEngine } from './setup';
 
 const ROOT = path.resolve(__dirname, '../../..');
@@ -39,15 +39,6 @@ function value(samples: Sample[], name: string, labels: Record<string, string> =
   return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }
 
-function envelope(name: string, privileged: boolean): string {
-  const body = { Image: testEngine().image, HostConfig: { Privileged: privileged, Memory: 1 << 26, NetworkMode: 'none' } };
-  return JSON.stringify({
-    RequestMethod: 'POST',
-    RequestUri: `/v1.41/containers/create?name=${name}`,
-    RequestHeaders: { 'Content-Type': 'application/json' },
-    RequestBody: Buffer.from(JSON.stringify(body)).toString('base64'),
-  });
-}
 
 const havePromtool = spawnSync('promtool', ['--version']).status === 0;
 
@@ -64,7 +55,7 @@ describe('observability: metrics worth scraping, pages worth reading', function 
     await enforcer.daemon.scanNow();
     await engine.waitFor(async () => !(await engine.isRunning('stopped-one')) && !(await engine.isRunning('stopped-two')), 15_000, 'both violators to stop');
     for (const [name, privileged] of [['denied-one', true], ['allowed-one', false]] as const) {
-      await fetch(`${enforcer.url}/AuthZPlugin.AuthZReq`, { method: 'POST', body: envelope(name, privileged) });
+      await fetch(`${enforcer.url}/AuthZPlugin.AuthZReq`, { method: 'POST', body: createEnvelope(name, { Privileged: privileged, Memory: 1 << 26 }) });
     }
   });
 

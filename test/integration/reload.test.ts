@@ -3,21 +3,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { getJson, RULE_IMPORT, startEnforcer, type RunningEnforcer } from './enforcer';
+import { createEnvelope, getJson, RULE_IMPORT, startEnforcer, type RunningEnforcer } from './enforcer';
 import { testEngine } from './setup';
 
 const NO_PRIVILEGED = `export const rules: ContainerRule[] = [{ name: 'no privileged containers', rule: (c) => c.params.HostConfig?.Privileged === true }];`;
 const MEMORY = `export const rules: ContainerRule[] = [{ name: 'must have memory limit', rule: (c) => !c.params.HostConfig?.Memory }];`;
 
-function envelope(): string {
-  const body = { Image: 'busybox', HostConfig: { NetworkMode: 'none' } };
-  return JSON.stringify({
-    RequestMethod: 'POST',
-    RequestUri: '/v1.41/containers/create?name=reload-probe',
-    RequestHeaders: { 'Content-Type': 'application/json' },
-    RequestBody: Buffer.from(JSON.stringify(body)).toString('base64'),
-  });
-}
 
 interface Reply {
   status: number;
@@ -42,7 +33,7 @@ describe('safe hot reload', function () {
     let burst = true;
     const workers = Array.from({ length: 8 }, async () => {
       while (burst) {
-        const response = await fetch(`${enforcer!.url}/AuthZPlugin.AuthZReq`, { method: 'POST', body: envelope() });
+        const response = await fetch(`${enforcer!.url}/AuthZPlugin.AuthZReq`, { method: 'POST', body: createEnvelope('reload-probe', {}) });
         replies.push({ status: response.status, body: (await response.json()) as Reply['body'] });
       }
     });

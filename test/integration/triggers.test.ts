@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { startEnforcer, type RunningEnforcer } from './enforcer';
+import { createEnvelope, startEnforcer, type RunningEnforcer } from './enforcer';
 import { testEngine } from './setup';
 
 const RULES = `export const rules: ContainerRule[] = [
@@ -58,15 +58,6 @@ async function lines(file: string): Promise<Array<Record<string, unknown>>> {
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
-function createEnvelope(name: string, privileged: boolean): string {
-  const body = { Image: testEngine().image, HostConfig: { Privileged: privileged, Memory: 1 << 26, NetworkMode: 'none' } };
-  return JSON.stringify({
-    RequestMethod: 'POST',
-    RequestUri: `/v1.41/containers/create?name=${name}`,
-    RequestHeaders: { 'Content-Type': 'application/json' },
-    RequestBody: Buffer.from(JSON.stringify(body)).toString('base64'),
-  });
-}
 
 describe('triggers', function () {
   this.timeout(120_000);
@@ -99,7 +90,7 @@ describe('triggers', function () {
     await engine.waitFor(async () => (await lines(out)).some((l) => l['name'] === 'periodic-violator'), 15_000, 'the periodic verdict');
     await engine.runContainer({ name: 'event-violator' });
     await engine.waitFor(async () => (await lines(out)).some((l) => l['name'] === 'event-violator'), 15_000, 'the event verdict');
-    const reply = await fetch(`${enforcer.url}/AuthZPlugin.AuthZReq`, { method: 'POST', body: createEnvelope('authz-violator', true) });
+    const reply = await fetch(`${enforcer.url}/AuthZPlugin.AuthZReq`, { method: 'POST', body: createEnvelope('authz-violator', { Privileged: true, Memory: 1 << 26 }) });
     expect(await reply.json()).to.deep.equal({ Allow: false, Msg: 'no privileged containers' });
     await enforcer.daemon.triggersIdle();
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -120,7 +111,7 @@ describe('triggers', function () {
     await engine.waitFor(async () => !(await engine.isRunning('stop-me')), 10_000, 'stop-me to be stopped');
     const stopMs = Date.now() - started;
     const askedAt = Date.now();
-    const reply = await fetch(`${enforcer.url}/AuthZPlugin.AuthZReq`, { method: 'POST', body: createEnvelope('deny-me', true) });
+    const reply = await fetch(`${enforcer.url}/AuthZPlugin.AuthZReq`, { method: 'POST', body: createEnvelope('deny-me', { Privileged: true, Memory: 1 << 26 }) });
     const denyMs = Date.now() - askedAt;
     expect(((await reply.json()) as { Allow: boolean }).Allow).to.equal(false);
     // Generous bounds: both are far below the 1.5 s the triggers hold on to.
