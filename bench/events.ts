@@ -60,7 +60,8 @@ async function run(engine: TestEngine, label: string, rules: string, count: numb
   await daemon.start();
   await new Promise((resolve) => setTimeout(resolve, 1000));
   const dies = new Map<string, bigint>();
-  const events = await engine.docker.getEvents({ filters: JSON.stringify({ type: ['container'], event: ['die'] }) });
+  const startSeen = new Map<string, bigint>();
+  const events = await engine.docker.getEvents({ filters: JSON.stringify({ type: ['container'], event: ['die', 'start'] }) });
   let pending = '';
   events.on('data', (chunk: Buffer) => {
     pending += chunk.toString();
@@ -68,8 +69,9 @@ async function run(engine: TestEngine, label: string, rules: string, count: numb
     pending = lines.pop() ?? '';
     for (const line of lines) {
       if (line.trim() === '') continue;
-      const event = JSON.parse(line) as { id: string; timeNano: number };
-      dies.set(event.id, BigInt(event.timeNano));
+      const event = JSON.parse(line) as { id: string; timeNano: number; Action: string };
+      if (event.Action === 'start') startSeen.set(event.id, BigInt(Date.now()) * 1_000_000n);
+      else dies.set(event.id, BigInt(event.timeNano));
     }
   });
   try {
@@ -79,16 +81,20 @@ async function run(engine: TestEngine, label: string, rules: string, count: numb
     });
     const toStop: number[] = [];
     const toDie: number[] = [];
+    const ownLatency: number[] = [];
     for (const id of ids) {
       const info = await engine.docker.getContainer(id).inspect();
       const startedAt = nanosOf(info.State.StartedAt);
       const stop = stopRequested.get(id);
       if (stop !== undefined) toStop.push(Number(stop - startedAt) / 1e6);
+      const seen = startSeen.get(id);
+      if (stop !== undefined && seen !== undefined) ownLatency.push(Number(stop - seen) / 1e6);
       toDie.push(Number(dies.get(id)! - startedAt) / 1e6);
     }
     console.log(`${label} (${count} containers, ${toStop.length} stop requests)`);
     console.log(`  start -> stop request sent: ${percentiles(toStop)}`);
     console.log(`  start -> die event:         ${percentiles(toDie)}`);
+    console.log(`  start event delivered -> stop request sent (the enforcer's own share): ${percentiles(ownLatency)}`);
   } finally {
     (events as unknown as { destroy(): void }).destroy();
     await daemon.stop();
