@@ -23,6 +23,7 @@ fi
 [ -d node_modules ] || npm ci
 
 npm run build --silent
+npm run lint --silent
 
 status=0
 npx mocha 'dist/test/unit/**/*.test.js' || status=1

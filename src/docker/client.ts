@@ -83,7 +83,8 @@ export class DockerodeClient implements DockerClient {
 
   ping(): Promise<void> {
     return this.call('ping', this.timeoutMs, async (abortSignal) => {
-      await this.docker.ping({ abortSignal } as object as never);
+      // @types/dockerode lacks the options overload; dockerode returns a promise without a callback.
+      await (this.docker.ping({ abortSignal } as object as never) as unknown as Promise<unknown>);
     });
   }
 

@@ -51,8 +51,8 @@ export class PeriodicScanner {
 
   start(): void {
     if (!this.options.schedule) return;
-    this.interval = setInterval(() => this.tick('schedule'), this.options.intervalS * 1000);
-    if (this.options.immediateStart) this.tick('start-up');
+    this.interval = setInterval(() => void this.tick('schedule'), this.options.intervalS * 1000);
+    if (this.options.immediateStart) void this.tick('start-up');
   }
 
   /** Stops scheduling and waits for the scan under way (its stops are drained by the daemon). */
@@ -75,9 +75,16 @@ export class PeriodicScanner {
       this.options.log.warn({ reason }, 'previous scan has not finished; skipping this one (consider raising CHECK_INTERVAL_S)');
       return Promise.resolve(undefined);
     }
-    this.running = this.scan(reason).finally(() => {
-      this.running = undefined;
-    });
+    // A scan never rejects: whatever goes wrong is logged and the next tick runs as usual.
+    this.running = this.scan(reason)
+      .catch((err: unknown) => {
+        this.options.metrics.scans.inc({ result: 'failed' });
+        this.options.log.error({ err, reason }, 'scan failed unexpectedly');
+        return undefined;
+      })
+      .finally(() => {
+        this.running = undefined;
+      });
     return this.running;
   }
 

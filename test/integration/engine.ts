@@ -113,7 +113,7 @@ class ThrowawayEngine implements TestEngine {
     for (const applet of APPLETS) await symlink('busybox', path.join(rootfs, 'bin', applet));
     const tar = spawn('tar', ['-C', rootfs, '-c', '.'], { stdio: ['ignore', 'pipe', 'inherit'] });
     const [repo, tag] = TEST_IMAGE.split(':') as [string, string];
-    const stream = (await this.docker.importImage(tar.stdout as never, { repo, tag } as never)) as unknown as NodeJS.ReadableStream;
+    const stream = await (this.docker.importImage(tar.stdout as never, { repo, tag } as never) as unknown as Promise<NodeJS.ReadableStream>);
     await new Promise<void>((resolve, reject) => this.docker.modem.followProgress(stream, (err: Error | null) => (err ? reject(err) : resolve())));
   }
 
