@@ -51,6 +51,19 @@ async function waitFor(predicate: () => Promise<boolean>, timeoutMs: number, wha
   }
 }
 
+/** dockerd leaves its network namespace mounted under the exec root; rm cannot remove a mount point. */
+async function unmountBelow(root: string): Promise<void> {
+  const mounts = (await readFile('/proc/self/mounts', 'utf8').catch(() => ''))
+    .split('\n')
+    .map((line) => line.split(' ')[1] ?? '')
+    .filter((point) => point.startsWith(`${root}/`))
+    .sort()
+    .reverse();
+  for (const point of mounts) {
+    await new Promise<void>((resolve) => spawn('umount', [point], { stdio: 'ignore' }).on('exit', () => resolve()).on('error', () => resolve()));
+  }
+}
+
 async function tail(file: string, lines = 40): Promise<string> {
   const text = await readFile(file, 'utf8').catch(() => '');
   return text.split('\n').slice(-lines).join('\n');
@@ -133,6 +146,7 @@ class ThrowawayEngine implements TestEngine {
     this.stopped = true;
     await this.removeAllContainers().catch(() => undefined);
     await this.stopDaemon();
+    await unmountBelow(this.root);
     await rm(this.root, { recursive: true, force: true }).catch(() => undefined);
   }
 
