@@ -4,15 +4,10 @@
  * event. Once with params-only rules, once with a metrics rule (which waits for a stats sample).
  * Usage: npm run bench:events [-- M]
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { loadConfig } from '../src/config';
-import { Daemon } from '../src/daemon';
-import { createLogger } from '../src/log';
 import type { Container } from '../src/rules/api';
 import { mapLimit } from '../src/util/concurrency';
 import { startTestEngine, type TestEngine } from '../test/integration/engine';
+import { createBenchDaemon } from './bench-daemon';
 
 const PARAMS_RULES = `export const rules = [
   { name: 'must have memory limit', rule: (c) => !c.params.HostConfig.Memory },
@@ -35,24 +30,8 @@ function percentiles(values: number[]): string {
 }
 
 async function run(engine: TestEngine, label: string, rules: string, count: number): Promise<void> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'de-bench-'));
-  await writeFile(path.join(dir, 'rules.ts'), rules);
-  const config = loadConfig(
-    {
-      DOCKER_SOCKET: `unix://${engine.socketPath}`,
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: '0',
-      RUN_PERIODIC: 'False',
-      RUN_START_EVENTS: 'True',
-      MODE: 'KILL',
-      STOP_TIMEOUT_S: '0',
-      RULES_PATH: path.join(dir, 'rules.ts'),
-      LOG_LEVEL: 'silent',
-    },
-    dir,
-    'bench',
-  );
-  const daemon = new Daemon({ config, log: createLogger('silent') });
+  const bench = await createBenchDaemon(engine, rules, { RUN_PERIODIC: 'False', RUN_START_EVENTS: 'True', MODE: 'KILL', STOP_TIMEOUT_S: '0' });
+  const daemon = bench.daemon;
   const stopRequested = new Map<string, bigint>();
   daemon.violations.onViolation((report) => {
     if (report.action === 'stopped') stopRequested.set((report.subject as Container).id, BigInt(Date.now()) * 1_000_000n);
@@ -97,9 +76,8 @@ async function run(engine: TestEngine, label: string, rules: string, count: numb
     console.log(`  start event delivered -> stop request sent (the enforcer's own share): ${percentiles(ownLatency)}`);
   } finally {
     (events as unknown as { destroy(): void }).destroy();
-    await daemon.stop();
+    await bench.stop();
     await engine.removeAllContainers();
-    await rm(dir, { recursive: true, force: true });
   }
 }
 

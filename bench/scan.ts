@@ -3,15 +3,10 @@
  * against the floor: the same Docker calls made directly with the same parallelism.
  * Usage: npm run bench:scan [-- N [ROUNDS]]
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { loadConfig } from '../src/config';
-import { Daemon } from '../src/daemon';
-import { createLogger } from '../src/log';
 import { mapLimit } from '../src/util/concurrency';
 import { startTestEngine, type TestEngine } from '../test/integration/engine';
+import { createBenchDaemon } from './bench-daemon';
 
 const CONCURRENCY = 100;
 
@@ -51,23 +46,12 @@ async function floor(engine: TestEngine, withStats: boolean): Promise<void> {
 }
 
 async function enforcerScan(engine: TestEngine, rules: string, cacheParams: boolean, rounds: number): Promise<number> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'de-bench-'));
-  await writeFile(path.join(dir, 'rules.ts'), rules);
-  const config = loadConfig(
-    {
-      DOCKER_SOCKET: `unix://${engine.socketPath}`,
-      HTTP_HOST: '127.0.0.1',
-      HTTP_PORT: '0',
-      CHECK_INTERVAL_S: '3600',
-      RULES_PATH: path.join(dir, 'rules.ts'),
-      CACHE_PARAMS: cacheParams ? 'True' : 'False',
-      SCAN_CONCURRENCY: String(CONCURRENCY),
-      LOG_LEVEL: 'silent',
-    },
-    dir,
-    'bench',
-  );
-  const daemon = new Daemon({ config, log: createLogger('silent') });
+  const bench = await createBenchDaemon(engine, rules, {
+    CHECK_INTERVAL_S: '3600',
+    CACHE_PARAMS: cacheParams ? 'True' : 'False',
+    SCAN_CONCURRENCY: String(CONCURRENCY),
+  });
+  const daemon = bench.daemon;
   await daemon.start();
   try {
     await daemon.scanNow('warm-up');
@@ -75,8 +59,7 @@ async function enforcerScan(engine: TestEngine, rules: string, cacheParams: bool
       await daemon.scanNow('bench');
     });
   } finally {
-    await daemon.stop();
-    await rm(dir, { recursive: true, force: true });
+    await bench.stop();
   }
 }
 

@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import ts from 'typescript';
 import type { Config } from '../config';
-import { readRuleSource, instantiateRules, type RuleFileKind } from '../rules/loader';
+import { readRuleSource, instantiateRules, type RuleFileInfo, type RuleFileKind } from '../rules/loader';
 import { RuleSandbox } from '../rules/sandbox';
 import { RuleLoadError } from '../rules/transpile';
 
@@ -16,12 +16,7 @@ const SANDBOX_GLOBALS_FILE = '/__docker-enforcer-sandbox-globals.d.ts';
 const SANDBOX_GLOBALS = `declare var console: { log(...args: unknown[]): void; info(...args: unknown[]): void; warn(...args: unknown[]): void;
   error(...args: unknown[]): void; debug(...args: unknown[]): void; trace(...args: unknown[]): void };`;
 
-export interface CheckedFile {
-  readonly kind: RuleFileKind;
-  readonly path: string;
-  readonly present: boolean;
-  readonly names: readonly string[];
-}
+export type CheckedFile = Pick<RuleFileInfo, 'kind' | 'path' | 'present' | 'names'>;
 
 export interface CheckResult {
   /** `file:line:col: message`, one per problem. */

@@ -55,10 +55,6 @@ export class ContainerInspector {
     for (const id of this.paramsCache.keys()) if (!liveIds.has(id)) this.paramsCache.delete(id);
   }
 
-  get cachedCount(): number {
-    return this.paramsCache.size;
-  }
-
   async params(id: string, refresh = false): Promise<ContainerParams> {
     if (this.options.disableParams) return {};
     const useCache = this.options.cacheParams && this.options.cacheTrusted();
