@@ -6,7 +6,7 @@
  *  2. End to end through a throwaway dockerd: GET /containers/json and create+remove, with the
  *     plugin and without it, in the same run.
  * The daemon runs in its own process (as in production); this process only generates load.
- * Usage: npm run bench:authz [-- SECONDS CONNECTIONS]
+ * Usage: npm run bench:authz [-- SECONDS CONNECTIONS [endpoint]]  (`endpoint`: skip the end-to-end part)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -118,7 +118,8 @@ async function fixedRate(port: number, rate: number, seconds: number): Promise<{
   const started = performance.now();
   for (let i = 0; i < total; i++) {
     const due = started + (i * 1000) / rate;
-    while (performance.now() < due) await new Promise((resolve) => setImmediate(resolve));
+    // Sleep until due (timer resolution ~1 ms): a busy-wait here would take a core from the daemon.
+    if (performance.now() < due) await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
     const connection = pool.find((c) => !c.busy);
     if (!connection) {
       latencies.push(Infinity);
@@ -172,8 +173,10 @@ async function endToEnd(engine: TestEngine, rounds: number): Promise<{ list: num
   return { list: percentile(list, 50), create: percentile(create, 50) };
 }
 
-async function startDaemon(env: Record<string, string>, port: number): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [path.join(ROOT, 'dist/src/main.js')], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
+async function startDaemon(env: Record<string, string>, port: number, script = path.join(ROOT, 'dist/src/main.js'), args: string[] = []): Promise<ChildProcess> {
+  // BENCH_DAEMON_NODE_ARGS (e.g. --cpu-prof) profiles the daemon under load.
+  const nodeArgs = (process.env['BENCH_DAEMON_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}`);
@@ -192,7 +195,11 @@ async function main(): Promise<void> {
   const plugin = `de-bench-${process.pid}`;
   const spec = `/etc/docker/plugins/${plugin}.spec`;
   const port = 40_000 + (process.pid % 10_000);
+  const noopPort = port + 1;
+  const noopPlugin = `${plugin}-noop`;
+  const noopSpec = `/etc/docker/plugins/${noopPlugin}.spec`;
   let daemon: ChildProcess | undefined;
+  let noop: ChildProcess | undefined;
   try {
     await writeFile(path.join(dir, 'rules.ts'), CONTAINER_RULES);
     await writeFile(path.join(dir, 'request_rules.ts'), REQUEST_RULES);
@@ -206,36 +213,55 @@ async function main(): Promise<void> {
       REQUEST_RULES_PATH: path.join(dir, 'request_rules.ts'),
       LOG_LEVEL: 'error',
     }, port);
-    const check = await closedLoop(port, 1, 0.5);
+    noop = await startDaemon({}, noopPort, path.join(ROOT, 'dist/bench/noop-plugin.js'), [String(noopPort)]);
     console.log(`AuthZReq endpoint (create envelope captured from dockerd, 10 container + 5 request rules), daemon in its own process`);
-    console.log(`  warm-up: ${check.rps.toFixed(0)} req/s on 1 connection`);
+    // JIT warm-up under the load measured next; the first seconds of a fresh process are not its speed.
+    const warm = await closedLoop(port, connections, 2);
+    console.log(`  warm-up (2 s, ${connections} connections): ${warm.rps.toFixed(0)} req/s`);
     for (const c of [1, connections]) {
       const result = await closedLoop(port, c, seconds);
       console.log(`  closed loop, ${String(c).padStart(2)} keep-alive connections: ${result.rps.toFixed(0).padStart(6)} req/s   p50 ${result.p50.toFixed(3)} ms   p99 ${result.p99.toFixed(3)} ms`);
     }
     const fixed = await fixedRate(port, 1000, seconds);
     console.log(`  fixed 1,000 req/s for ${seconds} s (${fixed.sent} requests): p50 ${fixed.p50.toFixed(3)} ms   p99 ${fixed.p99.toFixed(3)} ms   max ${fixed.max.toFixed(3)} ms`);
+    await closedLoop(noopPort, connections, 1);
+    const floor = await closedLoop(noopPort, connections, seconds);
+    const floorOne = await closedLoop(noopPort, 1, seconds);
+    console.log(`  floor, same client: a no-op plugin on plain node:http (reads the envelope, allows): ${floor.rps.toFixed(0)} req/s on ${connections} connections, ${floorOne.rps.toFixed(0)} on 1`);
 
+    if (process.argv[4] === 'endpoint') return;
     await mkdir('/etc/docker/plugins', { recursive: true });
     await writeFile(spec, `tcp://127.0.0.1:${port}\n`);
+    await writeFile(noopSpec, `tcp://127.0.0.1:${noopPort}\n`);
     const rounds = 400;
+    const passes: Array<{ label: string; plugins: string[] }> = [
+      { label: 'without plugin', plugins: [] },
+      { label: 'no-op plugin', plugins: [noopPlugin] },
+      { label: 'docker-enforcer', plugins: [plugin] },
+    ];
     const results: Array<{ label: string; list: number; create: number }> = [];
-    for (const withPlugin of [false, true, false, true]) {
-      await engine.writeDaemonConfig(withPlugin ? { 'authorization-plugins': [plugin] } : {});
-      await endToEnd(engine, 20);
-      results.push({ label: withPlugin ? 'with plugin' : 'without plugin', ...(await endToEnd(engine, rounds)) });
+    for (let round = 0; round < 2; round++) {
+      for (const pass of passes) {
+        await engine.writeDaemonConfig(pass.plugins.length > 0 ? { 'authorization-plugins': pass.plugins } : {});
+        await endToEnd(engine, 20);
+        results.push({ label: pass.label, ...(await endToEnd(engine, rounds)) });
+      }
     }
     console.log(`\nEnd to end through dockerd (p50 of ${rounds} GET /containers/json and ${rounds / 10} create+remove per pass, passes alternated):`);
-    for (const r of results) console.log(`  ${r.label.padEnd(15)} GET /containers/json ${r.list.toFixed(3)} ms   create+remove ${r.create.toFixed(2)} ms`);
+    for (const r of results) console.log(`  ${r.label.padEnd(16)} GET /containers/json ${r.list.toFixed(3)} ms   create+remove ${r.create.toFixed(2)} ms`);
     const mean = (label: string, key: 'list' | 'create'): number => {
       const rows = results.filter((r) => r.label === label);
       return rows.reduce((sum, r) => sum + r[key], 0) / rows.length;
     };
-    console.log(`  added by the plugin, p50: GET ${(mean('with plugin', 'list') - mean('without plugin', 'list')).toFixed(3)} ms per call; create+remove ${(mean('with plugin', 'create') - mean('without plugin', 'create')).toFixed(3)} ms (two AuthZ calls)`);
+    const added = (label: string, key: 'list' | 'create'): string => (mean(label, key) - mean('without plugin', key)).toFixed(3);
+    console.log(`  added p50 per GET: docker-enforcer ${added('docker-enforcer', 'list')} ms, no-op plugin ${added('no-op plugin', 'list')} ms (each API call = AuthZReq + AuthZRes)`);
+    console.log(`  added p50 per create+remove: docker-enforcer ${added('docker-enforcer', 'create')} ms, no-op plugin ${added('no-op plugin', 'create')} ms`);
   } finally {
     await engine.writeDaemonConfig({}).catch(() => undefined);
     await rm(spec, { force: true });
+    await rm(noopSpec, { force: true });
     daemon?.kill('SIGTERM');
+    noop?.kill('SIGTERM');
     await engine.stop();
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,10 +1,13 @@
 /**
  * Per-evaluation overhead of the rule sandbox: 10 container rules on an inspect-shaped container,
- * called directly (baseline), one bounded sandbox call per container, and batched as under load.
+ * called directly (baseline), through the sandbox in this thread (JSON in, frozen, JSON out), and
+ * through the rule worker as the daemon does it: one check at a time (round trip), and 16 at once
+ * (batched, as under load).
  * Usage: npm run bench:sandbox [-- ITERATIONS]
  */
 import { performance } from 'node:perf_hooks';
 import { buildContainer } from '../src/facts/container-facts';
+import { WorkerEvaluator } from '../src/rules/evaluator';
 import { RuleSandbox, type SandboxFunction } from '../src/rules/sandbox';
 
 const RULES_SOURCE = `
@@ -36,16 +39,16 @@ function container(i: number) {
   });
 }
 
-function time(label: string, iterations: number, fn: () => void): number {
-  fn();
+async function time(label: string, iterations: number, perOp: number, fn: () => unknown): Promise<number> {
+  await fn();
   const started = performance.now();
-  for (let i = 0; i < iterations; i++) fn();
-  const usPerOp = ((performance.now() - started) * 1000) / iterations;
-  console.log(`${label.padEnd(48)} ${usPerOp.toFixed(2).padStart(9)} µs per container`);
-  return usPerOp;
+  for (let i = 0; i < iterations; i++) await fn();
+  const usPerContainer = ((performance.now() - started) * 1000) / iterations / perOp;
+  console.log(`${label.padEnd(56)} ${usPerContainer.toFixed(2).padStart(9)} µs per container`);
+  return usPerContainer;
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const iterations = Number(process.argv[2] ?? 20000);
   const containers = Array.from({ length: 100 }, (_, i) => container(i));
   const hostModule: { exports: { rules: Array<{ rule: SandboxFunction }> } } = { exports: { rules: [] } };
@@ -54,22 +57,28 @@ function main(): void {
   const sandbox = new RuleSandbox({ allowedModules: [], timeoutMs: 200 });
   const sandboxFns = (sandbox.loadModule(RULES_SOURCE, '/bench/rules.js') as { rules: Array<{ rule: SandboxFunction }> }).rules.map((r) => r.rule);
   const set = sandbox.register(sandboxFns);
+  const source = { kind: 'rules' as const, path: '/bench/rules.js', present: true, loadedAt: new Date().toISOString(), source: RULES_SOURCE, code: RULES_SOURCE };
+  const { evaluator, files } = await WorkerEvaluator.start({ files: [source], allowedModules: [], timeoutMs: 200 });
+  const workerSet = files[0]!.handle;
 
   let n = 0;
-  const base = time('direct calls, no sandbox (baseline)', iterations, () => {
+  const base = await time('direct calls, no sandbox (baseline)', iterations, 1, () => {
     const c = containers[n++ % 100];
     for (const fn of hostFns) fn(c);
   });
-  const single = time('sandbox, one bounded call per container', Math.ceil(iterations / 10), () => {
-    sandbox.evaluate([{ set, args: [containers[n++ % 100]], stopOnFirstTruthy: false }]);
-  });
-  const batchSize = 16;
-  const batched = time(`sandbox, batches of ${batchSize} (concurrent requests)`, Math.ceil(iterations / batchSize), () => {
-    const jobs = Array.from({ length: batchSize }, () => ({ set, args: [containers[n++ % 100]], stopOnFirstTruthy: false }));
-    sandbox.evaluate(jobs);
-  }) / batchSize;
-  console.log(`batched per container: ${batched.toFixed(2)} µs; overhead over direct: ${(batched - base).toFixed(2)} µs (${(batched / base).toFixed(1)}x)`);
-  console.log(`unbatched overhead over direct: ${(single - base).toFixed(2)} µs (time bound: one watchdog thread per bounded call)`);
+  const inThread = await time('sandbox in this thread, unbounded', iterations, 1, () => sandbox.evaluate(1, [{ set, args: [containers[n++ % 100]], stopOnFirstTruthy: false }]));
+  const single = await time('rule worker, one check at a time (round trip)', Math.ceil(iterations / 4), 1, () =>
+    evaluator.evaluate([{ set: workerSet, args: [containers[n++ % 100]], stopOnFirstTruthy: false }]),
+  );
+  const concurrent = 16;
+  const batched = await time(`rule worker, ${concurrent} checks at once (batched)`, Math.ceil(iterations / concurrent), concurrent, () =>
+    Promise.all(Array.from({ length: concurrent }, () => evaluator.evaluate([{ set: workerSet, args: [containers[n++ % 100]], stopOnFirstTruthy: false }]))),
+  );
+  evaluator.close();
+  console.log(`sandbox cost over direct calls: in thread ${(inThread - base).toFixed(2)} µs; worker round trip ${(single - base).toFixed(2)} µs; worker batched ${(batched - base).toFixed(2)} µs per container`);
 }
 
-main();
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -12,7 +12,7 @@ import { ContainerEventStream } from './docker/event-stream';
 import type { JudgeOptions } from './engine/judge';
 import { ContainerInspector } from './facts/inspector';
 import { createHttpApp } from './http/app';
-import { authzRoutes } from './http/authz-routes';
+import { authzHandler } from './http/authz-handler';
 import type { HealthReport, HttpDeps, ReloadStatus } from './http/deps';
 import { createMetrics, type Metrics } from './metrics';
 import { AuthzService } from './modes/authz';
@@ -20,7 +20,7 @@ import type { ContainerCheckDeps } from './modes/container-check';
 import { EventsMode, eventActions } from './modes/events';
 import { PeriodicScanner } from './modes/periodic';
 import { loadRuleSet, RuleSetLoadError, type RuleSet } from './rules/rule-set';
-import { RuleLoadError } from './rules/transpile';
+import { RuleLoadError } from './rules/rule-load-error';
 import { TriggerRunner } from './triggers/trigger-runner';
 import { DetectionStore } from './store/detections';
 
@@ -233,7 +233,10 @@ export class Daemon {
     try {
       const loaded = await this.loadRules(triggers);
       const previousTriggers = this.triggers;
+      const previousRules = this.ruleSet;
       this.ruleSet = loaded;
+      // Checks that started with the old rules finish with them; then its worker ends.
+      previousRules?.close();
       this.triggers = triggers;
       void previousTriggers.stop(TRIGGER_DRAIN_MS);
       this.countRules();
@@ -272,6 +275,7 @@ export class Daemon {
       allowedModules: config.rulesAllowedModules,
       timeoutMs: config.ruleTimeoutMs,
       onConsole: (level, args) => this.log.info({ module: 'rules', level, args: args.map(String) }, 'rule console output'),
+      onRestart: (reason, detail) => this.log.warn({ module: 'rules', reason, detail }, 'rule worker replaced; the call is judged as a violation (fail-closed)'),
     }).catch((err: unknown) => {
       if (!(err instanceof RuleSetLoadError)) throw err;
       errors.push(...err.errors);
@@ -282,6 +286,7 @@ export class Daemon {
       errors.push(err);
     });
     if (errors.length > 0 || !ruleSet) {
+      ruleSet?.close();
       await triggers.stop(0).catch(() => undefined);
       throw new RuleSetLoadError(errors);
     }
@@ -335,6 +340,7 @@ export class Daemon {
       ),
     );
     this.servers = [];
+    this.ruleSet?.close();
     this.log.info('stopped');
   }
 
@@ -351,11 +357,11 @@ export class Daemon {
       triggers: () => this.triggers.info(),
       reloadStatus: () => this.reloadStatus(),
     };
-    const app = createHttpApp(httpDeps, authzRoutes(this.authz));
-    await this.listen(app.callback(), (server, done) => server.listen(config.httpPort, config.httpHost, done));
+    const handler = authzHandler(this.authz, createHttpApp(httpDeps).callback());
+    await this.listen(handler, (server, done) => server.listen(config.httpPort, config.httpHost, done));
     if (config.authzSocket !== '') {
       await prepareSocketPath(config.authzSocket);
-      await this.listen(app.callback(), (server, done) => server.listen(config.authzSocket, done));
+      await this.listen(handler, (server, done) => server.listen(config.authzSocket, done));
       this.log.info({ socket: config.authzSocket }, 'authz plugin socket listening');
     }
     this.log.info({ address: this.address() }, 'http api listening');

@@ -8,6 +8,11 @@
  *    if a second `"hostconfig":{}` follows);
  *  - map keys (labels, options) stay as written.
  * The original lower-cased every key, which also mangled label names; this keeps Docker's casing.
+ *
+ * Fast path (every body dockerd's own clients send): JSON.parse, then a one-pass scan of the text
+ * counts object keys; if the parsed value holds as many, no key was given twice, so JSON.parse lost
+ * nothing and only field names need canonicalising. Otherwise the keep-every-entry parser below
+ * decodes it. ~4x faster on a captured create body than always taking the slow path.
  */
 
 export type Schema =
@@ -176,7 +181,144 @@ function decode(node: Node, schema: Schema, into: unknown): unknown {
 
 const ANY: Schema = { kind: 'any' };
 
+/** `decode` for a value JSON.parse made (no duplicate keys in it): same result, fewer allocations. */
+function decodeValue(value: unknown, schema: Schema, into: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    // Below an untyped value nothing is renamed or merged: keep JSON.parse's objects as they are.
+    if (schema.kind === 'any') return value;
+    const item = schema.kind === 'array' ? schema.item : ANY;
+    return value.map((child: unknown) => decodeValue(child, item, undefined));
+  }
+  const record = value as Record<string, unknown>;
+  if (schema.kind === 'struct') {
+    const target: Record<string, unknown> = isRecord(into) ? into : {};
+    const index = fieldIndex(schema.fields);
+    for (const key of Object.keys(record)) {
+      const field = Object.prototype.hasOwnProperty.call(schema.fields, key) ? key : index.get(foldFieldName(key));
+      if (field === undefined) target[key] = decodeValue(record[key], ANY, target[key]);
+      else target[field] = decodeValue(record[key], schema.fields[field]!, target[field]);
+    }
+    return target;
+  }
+  if (schema.kind === 'any' && !isRecord(into)) return record;
+  const target: Record<string, unknown> = isRecord(into) ? into : {};
+  const child = schema.kind === 'map' ? schema.value : ANY;
+  for (const key of Object.keys(record)) target[key] = decodeValue(record[key], child, schema.kind === 'map' ? undefined : target[key]);
+  return target;
+}
+
+function isJsonSpace(code: number): boolean {
+  return code === 32 || code === 9 || code === 10 || code === 13;
+}
+
+/** Object keys in a JSON text, and its deepest nesting (the text is known to be valid JSON). */
+function scanJson(text: string): { keys: number; depth: number } {
+  let keys = 0;
+  let depth = 0;
+  let deepest = 0;
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code === 34) {
+      let end = text.indexOf('"', i + 1);
+      while (isEscaped(text, end)) end = text.indexOf('"', end + 1);
+      let next = end + 1;
+      while (isJsonSpace(text.charCodeAt(next))) next++;
+      if (text.charCodeAt(next) === 58) keys++;
+      i = end;
+    } else if (code === 123 || code === 91) {
+      depth++;
+      if (depth > deepest) deepest = depth;
+    } else if (code === 125 || code === 93) {
+      depth--;
+    }
+  }
+  return { keys, depth: deepest };
+}
+
+function isEscaped(text: string, quote: number): boolean {
+  let backslashes = 0;
+  while (text.charCodeAt(quote - 1 - backslashes) === 92) backslashes++;
+  return backslashes % 2 === 1;
+}
+
+function countKeys(value: unknown): number {
+  if (value === null || typeof value !== 'object') return 0;
+  let count = 0;
+  if (Array.isArray(value)) {
+    for (const item of value) count += countKeys(item);
+    return count;
+  }
+  for (const key of Object.keys(value)) count += 1 + countKeys((value as Record<string, unknown>)[key]);
+  return count;
+}
+
+/**
+ * `decodeValue` in place, for the common case where every struct key is spelled exactly: JSON.parse's
+ * objects are kept (no copies); an object with a key to rename or merge is handed to `decodeValue`.
+ */
+function canonicalize(value: unknown, schema: Schema, changes: { count: number }): unknown {
+  if (value === null || typeof value !== 'object' || schema.kind === 'any') return value;
+  if (Array.isArray(value)) {
+    if (schema.kind !== 'array') return value;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const decoded = canonicalize(item, schema.item, changes);
+      if (decoded !== item) value[i] = decoded;
+    }
+    return value;
+  }
+  const record = value as Record<string, unknown>;
+  if (schema.kind === 'array') return record; // an object where Go wants a list: decoded untyped
+  if (schema.kind === 'map') {
+    for (const key of Object.keys(record)) {
+      const item = record[key];
+      const decoded = canonicalize(item, schema.value, changes);
+      if (decoded !== item) record[key] = decoded;
+    }
+    return record;
+  }
+  const index = fieldIndex(schema.fields);
+  for (const key of Object.keys(record)) {
+    const fieldSchema = Object.prototype.hasOwnProperty.call(schema.fields, key) ? schema.fields[key] : undefined;
+    if (fieldSchema === undefined) {
+      if (index.has(foldFieldName(key))) {
+        changes.count++;
+        return decodeValue(record, schema, undefined);
+      }
+      continue;
+    }
+    const item = record[key];
+    const decoded = canonicalize(item, fieldSchema, changes);
+    if (decoded !== item) record[key] = decoded;
+  }
+  return record;
+}
+
 /** Parses `text` and decodes it against `schema` like Go's encoding/json. Throws JsonSyntaxError. */
 export function decodeLikeGo(text: string, schema: Schema): unknown {
+  return decodeLikeGoVerbatim(text, schema).value;
+}
+
+/**
+ * decodeLikeGo, also telling whether `text` itself is a JSON text of the result (`verbatim`: no key
+ * was renamed or merged), so callers can pass the text on instead of serialising the value again.
+ */
+export function decodeLikeGoVerbatim(text: string, schema: Schema): { value: unknown; verbatim: boolean } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return { value: decodeLikeGoSlowly(text, schema), verbatim: false }; // throws the JsonSyntaxError with its offset
+  }
+  const scanned = scanJson(text);
+  if (scanned.depth > MAX_DEPTH || scanned.keys !== countKeys(parsed)) return { value: decodeLikeGoSlowly(text, schema), verbatim: false };
+  const changes = { count: 0 };
+  const value = canonicalize(parsed, schema, changes);
+  return { value, verbatim: changes.count === 0 };
+}
+
+/** The keep-every-entry path: duplicate keys are decoded in order, as Go does. */
+export function decodeLikeGoSlowly(text: string, schema: Schema): unknown {
   return decode(new Parser(text).parseDocument(), schema, undefined);
 }

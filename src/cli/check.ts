@@ -9,7 +9,7 @@ import ts from 'typescript';
 import type { Config } from '../config';
 import { readRuleSource, instantiateRules, type RuleFileInfo, type RuleFileKind } from '../rules/loader';
 import { RuleSandbox } from '../rules/sandbox';
-import { RuleLoadError } from '../rules/transpile';
+import { RuleLoadError } from '../rules/rule-load-error';
 
 /** Globals the sandbox gives rule code (no DOM, no Node): only `console`. */
 const SANDBOX_GLOBALS_FILE = '/__docker-enforcer-sandbox-globals.d.ts';

@@ -51,9 +51,13 @@ export async function evalContainer(config: Config, file: string, metricsFile?: 
   if (!params || typeof params !== 'object') throw new Error(`${file}: expected a docker inspect object (or the array docker inspect prints)`);
   const metrics = metricsFile ? (JSON.parse(await readFile(metricsFile, 'utf8')) as ContainerMetrics) : {};
   const rules = await loadRuleSet({ ...config, allowedModules: config.rulesAllowedModules, timeoutMs: config.ruleTimeoutMs });
-  const container = buildContainer({ id: params.Id ?? '', params, metrics, image: params.Config?.Image ?? '', position: 0, checkSource: 'periodic' });
-  const judgement = await judgeContainer(container, rules.containerRules, rules.whitelistRules, judgeOptions(config), rules.evaluator);
-  return verdict(container.name || container.id, judgement, 'stop');
+  try {
+    const container = buildContainer({ id: params.Id ?? '', params, metrics, image: params.Config?.Image ?? '', position: 0, checkSource: 'periodic' });
+    const judgement = await judgeContainer(container, rules.containerRules, rules.whitelistRules, judgeOptions(config), rules.evaluator);
+    return verdict(container.name || container.id, judgement, 'stop');
+  } finally {
+    rules.close();
+  }
 }
 
 /** Offline Docker: nothing is running, nothing can be inspected (an update is answered with the default action). */
@@ -88,7 +92,7 @@ export async function evalRequest(config: Config, file: string): Promise<Request
   const rules = await loadRuleSet({ ...config, allowedModules: config.rulesAllowedModules, timeoutMs: config.ruleTimeoutMs });
   const inspector = new ContainerInspector({ docker: OFFLINE_DOCKER, log, cacheParams: false, disableParams: false, disableMetrics: true, cacheTrusted: () => false });
   const service = new AuthzService({ config, log, metrics, docker: OFFLINE_DOCKER, inspector, enforcer, judgeOptions: judgeOptions(config), rules: () => rules });
-  const reply = await service.authorize(body);
+  const reply = await service.authorize(body).finally(() => rules.close());
   const request = envelope.ok ? `${envelope.value.RequestMethod} ${envelope.value.RequestURI}` : file;
   return { request, allow: reply.Allow, ...(reply.Msg ? { msg: reply.Msg } : {}) };
 }

@@ -55,8 +55,14 @@ export async function dryRunScan(config: Config): Promise<{ rows: ScanRow[]; fai
     withMetrics: !config.disableMetrics,
     schedule: false,
   });
-  const listed = await docker.listRunning();
-  const summary = await scanner.tick('dry-run');
+  let listed: Awaited<ReturnType<typeof docker.listRunning>>;
+  let summary: Awaited<ReturnType<typeof scanner.tick>>;
+  try {
+    listed = await docker.listRunning();
+    summary = await scanner.tick('dry-run');
+  } finally {
+    rules.close();
+  }
   if (!summary) throw new Error(`cannot list containers at ${config.dockerSocket}`);
   const rows = listed.map((summaryRow): ScanRow => {
     const report = reports.get(summaryRow.id);

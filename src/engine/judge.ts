@@ -3,7 +3,7 @@
  * through the injected `Evaluator` (the sandbox), so this module is table-testable with plain functions.
  */
 import type { Container, Mode } from '../rules/api';
-import type { LoadedRule } from '../rules/loader';
+import type { RuleEntry } from '../rules/loader';
 import type { EvaluationJob, FunctionSetHandle, JobResult } from '../rules/sandbox';
 import { isGloballyWhitelisted, isWhitelistedForRule, type Whitelist } from './whitelist';
 
@@ -15,7 +15,7 @@ export interface Evaluator {
 /** Rules of one file: `rules[i].index` is the function's position in the registered set `handle`. */
 export interface RuleGroup {
   readonly handle: FunctionSetHandle;
-  readonly rules: readonly LoadedRule[];
+  readonly rules: readonly RuleEntry[];
 }
 
 export const EMPTY_GROUP: RuleGroup = { handle: -1, rules: [] };
@@ -73,7 +73,7 @@ export function reasonsOf(judgement: Judgement): string[] {
  * with stopOnFirstViolation, ends the check; a rule that throws (or times out) is a violation too
  * (fail-closed) but never ends the check.
  */
-export function collectViolations(rules: readonly LoadedRule[], outcomes: JobResult['outcomes'], options: JudgeOptions): Judgement {
+export function collectViolations(rules: readonly RuleEntry[], outcomes: JobResult['outcomes'], options: JudgeOptions): Judgement {
   const violations: Violation[] = [];
   rules.forEach((rule, index) => {
     const outcome = outcomes[index];
@@ -89,9 +89,9 @@ export function collectViolations(rules: readonly LoadedRule[], outcomes: JobRes
   return { violations, mode: violations.some((v) => v.mode === 'KILL') ? 'KILL' : 'WARN', whitelistErrors: [], deferredRead: [] };
 }
 
-function ruleJob(group: RuleGroup, rules: readonly LoadedRule[], args: readonly unknown[], stopOnFirstTruthy: boolean, watch: readonly string[] = []): EvaluationJob {
+function ruleJob(group: RuleGroup, rules: readonly RuleEntry[], args: readonly unknown[], stopOnFirstTruthy: boolean, watch: readonly string[] = [], argsJson?: string): EvaluationJob {
   const all = rules.length === group.rules.length;
-  return { set: group.handle, indices: all ? undefined : rules.map((r) => r.index), args, stopOnFirstTruthy, watch };
+  return { set: group.handle, indices: all ? undefined : rules.map((r) => r.index), args, argsJson, stopOnFirstTruthy, watch };
 }
 
 function union(...lists: ReadonlyArray<readonly string[]>): string[] {
@@ -99,7 +99,7 @@ function union(...lists: ReadonlyArray<readonly string[]>): string[] {
 }
 
 /** Rules not spared by the per-rule name/image whitelists. */
-function rulesAfterStaticWhitelists(container: Container, rules: readonly LoadedRule[], options: JudgeOptions): LoadedRule[] {
+function rulesAfterStaticWhitelists(container: Container, rules: readonly RuleEntry[], options: JudgeOptions): RuleEntry[] {
   return rules.filter(
     (rule) =>
       !(container.name !== '' && isWhitelistedForRule(options.whiteList, container.name, rule.name)) &&
@@ -110,11 +110,11 @@ function rulesAfterStaticWhitelists(container: Container, rules: readonly Loaded
 /** Runs the custom whitelist rules for each candidate rule; returns the rules still to check. */
 async function rulesAfterCustomWhitelists(
   container: Container,
-  candidates: readonly LoadedRule[],
+  candidates: readonly RuleEntry[],
   whitelist: RuleGroup,
   evaluator: Evaluator,
   deferred: readonly string[],
-): Promise<{ remaining: LoadedRule[]; errors: RuleError[]; deferredRead: string[] }> {
+): Promise<{ remaining: RuleEntry[]; errors: RuleError[]; deferredRead: string[] }> {
   const whitelistRules = whitelist.rules;
   if (whitelistRules.length === 0 || candidates.length === 0) return { remaining: [...candidates], errors: [], deferredRead: [] };
   const results = await evaluator.evaluate(candidates.map((rule) => ruleJob(whitelist, whitelistRules, [container, rule.name], true, deferred)));
@@ -158,9 +158,10 @@ export async function judgeContainer(
   };
 }
 
-/** Judges a request against request rules (no whitelists, as in the original). */
-export async function judgeRequest(request: unknown, rules: RuleGroup, options: JudgeOptions, evaluator: Evaluator): Promise<Judgement> {
+/** Judges a request against request rules (no whitelists, as in the original). `requestJson`: the request as JSON, if known. */
+export async function judgeRequest(request: unknown, rules: RuleGroup, options: JudgeOptions, evaluator: Evaluator, requestJson?: string): Promise<Judgement> {
   if (rules.rules.length === 0) return NO_VIOLATION;
-  const [result] = await evaluator.evaluate([ruleJob(rules, rules.rules, [request], options.stopOnFirstViolation)]);
+  const argsJson = requestJson === undefined ? undefined : `[${requestJson}]`;
+  const [result] = await evaluator.evaluate([ruleJob(rules, rules.rules, [request], options.stopOnFirstViolation, [], argsJson)]);
   return collectViolations(rules.rules, result?.outcomes ?? [], options);
 }

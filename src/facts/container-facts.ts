@@ -6,15 +6,6 @@ import type { CheckSource, Container, ContainerMetrics, ContainerParams } from '
 
 export const UNKNOWN_OWNER = '[unknown]';
 
-/** Freezes the whole object graph so a rule cannot change what the next rule sees. */
-export function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const child of Object.values(value as Record<string, unknown>)) deepFreeze(child);
-  }
-  return value;
-}
-
 export interface ContainerFacts {
   readonly id: string;
   readonly params: ContainerParams;
@@ -31,8 +22,12 @@ export function containerName(params: ContainerParams, fallback = ''): string {
   return (typeof params.Name === 'string' ? params.Name : fallback).replace(/^\//, '');
 }
 
+/**
+ * Not frozen here: rules never see this object, only a frozen copy made inside the sandbox (the data
+ * crosses as JSON), and freezing inspect data on this side cost ~7 µs per AuthZ create.
+ */
 export function buildContainer(facts: ContainerFacts): Container {
-  const container: Container = {
+  return {
     id: facts.id,
     name: containerName(facts.params, facts.listedName),
     image: facts.image,
@@ -42,5 +37,4 @@ export function buildContainer(facts: ContainerFacts): Container {
     checkSource: facts.checkSource,
     owner: facts.owner && facts.owner !== '' ? facts.owner : UNKNOWN_OWNER,
   };
-  return deepFreeze(container);
 }

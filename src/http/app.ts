@@ -91,10 +91,10 @@ function rulesHandler(deps: HttpDeps, kind: 'rules' | 'request_rules') {
 }
 
 /**
- * The koa app behind HTTP_PORT (and AUTHZ_SOCKET). Handlers only read daemon state; `extraRoutes`
- * lets the AuthZ plugin endpoints join the same router.
+ * The koa app behind HTTP_PORT (and AUTHZ_SOCKET). Handlers only read daemon state. The AuthZ plugin
+ * endpoints are served in front of it (authz-handler.ts).
  */
-export function createHttpApp(deps: HttpDeps, extraRoutes?: (router: Router) => void): Koa {
+export function createHttpApp(deps: HttpDeps): Koa {
   const app = new Koa();
   app.silent = true;
   const router = new Router();
@@ -132,7 +132,6 @@ export function createHttpApp(deps: HttpDeps, extraRoutes?: (router: Router) => 
     ctx.status = report.healthy ? 200 : 503;
     ctx.body = report.healthy ? { status: 'ok', ...report.details } : { status: 'unhealthy', problems: report.problems, ...report.details };
   });
-  extraRoutes?.(router);
 
   app.use(async (ctx, next) => {
     try {

@@ -69,13 +69,14 @@ export class AuthzService {
     const built = buildRequest(envelope.value);
     if (!built.ok) return this.defaultAction(`malformed AuthZ request: ${built.problem}`);
     const request = built.value;
+    const requestJson = built.json;
     // One request is judged with one rule set, even if a reload swaps it meanwhile.
     const rules = this.deps.rules();
 
     // Request rules and container rules are judged concurrently, so they share one sandbox batch
     // (one time-bound watchdog) instead of paying for two.
     const [requestJudgement, containerCheck] = await Promise.all([
-      judgeRequest(request, rules.requestRules, this.deps.judgeOptions, rules.evaluator),
+      judgeRequest(request, rules.requestRules, this.deps.judgeOptions, rules.evaluator, requestJson),
       this.containerFor(request, envelope.value).then(async (container) =>
         container === undefined || container === 'default' ? container : { container, judgement: await this.judge(container, rules) },
       ),

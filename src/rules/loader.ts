@@ -1,17 +1,21 @@
 import { readFile } from 'node:fs/promises';
 import type { Mode } from './api';
 import { RuleSandbox, type FunctionSetHandle, type SandboxFunction } from './sandbox';
-import { RuleLoadError, transpileRuleSource } from './transpile';
+import { RuleLoadError } from './rule-load-error';
 
 export type RuleFileKind = 'rules' | 'whitelist_rules' | 'request_rules' | 'triggers';
 
-/** One loaded rule (or whitelist rule, or trigger): its function lives in the sandbox. */
-export interface LoadedRule {
+/** What the judge knows of a rule (or whitelist rule): its function stays in the sandbox. */
+export interface RuleEntry {
   readonly name: string;
   readonly mode: Mode | undefined;
-  readonly fn: SandboxFunction;
   /** Position in its file's list (and in the sandbox's registered set of that file). */
   readonly index: number;
+}
+
+/** A rule (or whitelist rule, or trigger) as loaded inside the sandbox's thread. */
+export interface LoadedRule extends RuleEntry {
+  readonly fn: SandboxFunction;
 }
 
 /** What /rules shows about a file: what is actually running, not what is on disk now. */
@@ -114,6 +118,9 @@ export async function readRuleSource(kind: RuleFileKind, file: string, required:
     if (code === 'ENOENT' && !required) return { kind, path: file, present: false, loadedAt, source: '', code: '' };
     throw new RuleLoadError(file, code === 'ENOENT' ? 'file not found' : `cannot read: ${(err as Error).message}`, { cause: err });
   }
+  // Loaded on first use: typescript takes ~200 ms to load, and the worker threads that only run
+  // rules (already transpiled) never need it.
+  const { transpileRuleSource } = await import('./transpile');
   return { kind, path: file, present: true, loadedAt, source, code: transpileRuleSource(source, file) };
 }
 

@@ -1,8 +1,10 @@
 import type { Evaluator, RuleGroup } from '../engine/judge';
-import { BatchingEvaluator } from './evaluator';
-import { loadRuleFile, type LoadedRuleFile, type RuleFileInfo, type RuleFileKind } from './loader';
-import { RuleSandbox } from './sandbox';
-import { RuleLoadError } from './transpile';
+import { WorkerEvaluator } from './evaluator';
+import { readRuleSource, type RuleFileInfo, type RuleFileKind, type RuleSource } from './loader';
+import { RuleLoadError, RuleSetLoadError } from './rule-load-error';
+import type { LoadedFileEntries } from './worker-protocol';
+
+export { RuleSetLoadError };
 
 export interface RuleSetPaths {
   readonly rulesPath: string;
@@ -17,51 +19,64 @@ export interface RuleSet {
   readonly requestRules: RuleGroup;
   readonly files: readonly RuleFileInfo[];
   readonly evaluator: Evaluator;
-}
-
-/** Several rule files failed; each error names its file (and line:col for syntax errors). */
-export class RuleSetLoadError extends Error {
-  constructor(readonly errors: readonly RuleLoadError[]) {
-    super(`cannot load rules:\n  - ${errors.map((e) => e.message).join('\n  - ')}`);
-    this.name = 'RuleSetLoadError';
-  }
+  /** Frees the rule worker once checks still running with this set are done. */
+  close(): void;
 }
 
 export interface RuleSetOptions extends RuleSetPaths {
   readonly allowedModules: readonly string[];
   readonly timeoutMs: number;
   readonly onConsole?: (level: string, args: unknown[]) => void;
+  readonly onRestart?: (reason: 'timeout' | 'crash', detail: string) => void;
 }
 
-/** Loads all rule files into one fresh sandbox; reports every broken file at once. */
+/**
+ * Reads and transpiles all rule files, then loads them into one fresh rule worker. Every broken file
+ * is reported at once (syntax errors and load errors alike) in one RuleSetLoadError.
+ */
 export async function loadRuleSet(options: RuleSetOptions): Promise<RuleSet> {
-  const sandbox = new RuleSandbox({ allowedModules: options.allowedModules, timeoutMs: options.timeoutMs, onConsole: options.onConsole });
   const wanted: Array<[RuleFileKind, string, boolean]> = [
     ['rules', options.rulesPath, true],
     ['whitelist_rules', options.whitelistRulesPath, false],
     ['request_rules', options.requestRulesPath, false],
   ];
   const errors: RuleLoadError[] = [];
-  const loaded: LoadedRuleFile[] = [];
+  const sources: RuleSource[] = [];
   for (const [kind, file, required] of wanted) {
     try {
-      loaded.push(await loadRuleFile(sandbox, kind, file, required));
+      sources.push(await readRuleSource(kind, file, required));
     } catch (err: unknown) {
       if (!(err instanceof RuleLoadError)) throw err;
       errors.push(err);
     }
   }
-  if (errors.length > 0) throw new RuleSetLoadError(errors);
-  const [rules, whitelistRules, requestRules] = loaded as [LoadedRuleFile, LoadedRuleFile, LoadedRuleFile];
+  let started: Awaited<ReturnType<typeof WorkerEvaluator.start>> | undefined;
+  try {
+    started = await WorkerEvaluator.start({ files: sources, allowedModules: options.allowedModules, timeoutMs: options.timeoutMs, onConsole: options.onConsole, onRestart: options.onRestart });
+  } catch (err: unknown) {
+    if (!(err instanceof RuleSetLoadError)) throw err;
+    errors.push(...err.errors);
+  }
+  if (errors.length > 0 || !started) {
+    started?.evaluator.close();
+    throw new RuleSetLoadError(errors);
+  }
+  const { evaluator, files } = started;
+  const [rules, whitelistRules, requestRules] = files.map(group) as [RuleGroup, RuleGroup, RuleGroup];
   return {
-    containerRules: group(rules),
-    whitelistRules: group(whitelistRules),
-    requestRules: group(requestRules),
-    files: loaded.map((file) => file.info),
-    evaluator: new BatchingEvaluator(sandbox),
+    containerRules: rules,
+    whitelistRules,
+    requestRules,
+    files: sources.map((source, i) => info(source, files[i]!)),
+    evaluator,
+    close: () => evaluator.close(),
   };
 }
 
-function group(file: LoadedRuleFile): RuleGroup {
+function group(file: LoadedFileEntries): RuleGroup {
   return { handle: file.handle, rules: file.rules };
+}
+
+function info(source: RuleSource, entries: LoadedFileEntries): RuleFileInfo {
+  return { kind: source.kind, path: source.path, present: source.present, loadedAt: source.loadedAt, source: source.source, names: entries.rules.map((r) => r.name) };
 }

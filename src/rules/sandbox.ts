@@ -1,6 +1,5 @@
 import * as vm from 'node:vm';
 import { builtinModules } from 'node:module';
-import { performance } from 'node:perf_hooks';
 import { NodeVM } from 'vm2';
 
 /** A function that lives inside the sandbox (a rule, a whitelist rule, a trigger). */
@@ -24,6 +23,8 @@ export interface EvaluationJob {
   readonly set: FunctionSetHandle;
   readonly indices?: readonly number[];
   readonly args: readonly unknown[];
+  /** `args` as JSON text, when the caller has it already (spliced from a request body it read). */
+  readonly argsJson?: string;
   readonly stopOnFirstTruthy: boolean;
   readonly watch?: readonly string[];
 }
@@ -49,19 +50,40 @@ export interface SandboxOptions {
 export const TIMEOUT_ERROR_CLASS = 'RuleTimeoutError';
 const MODULE_LOAD_TIMEOUT_MS = 5000;
 
+/**
+ * Where evaluation stands, in shared memory (Int32 slots), so another thread can see which call is
+ * running while this one is busy — or stuck — inside rule code: the batch id (0 when idle), and the
+ * running call as `job * CALLS_PER_JOB + fn` (-1 between batches).
+ */
+export const PROGRESS = { batch: 0, call: 1, slots: 2 } as const;
+export const CALLS_PER_JOB = 0x10000;
+/** Jobs per batch at most, so a packed call index fits an Int32. */
+export const MAX_JOBS_PER_BATCH = 0x7fff;
+
+/** A call decided before it runs (it timed out or crashed the worker in an earlier attempt). */
+export interface MarkedCall {
+  readonly job: number;
+  readonly fn: number;
+  readonly errorClass: string;
+  readonly message: string;
+}
+
 // Runs inside the sandbox. Data crosses the vm2 bridge as JSON strings: reading a host object
 // through vm2's proxies costs ~20 µs per rule, a JSON copy made inside costs ~1 µs per rule.
-// `state` tells the host which call was running when the time bound cut execution.
+// `progress` is the host's Int32Array over shared memory, reached through a vm2 proxy (vm2 copies
+// any buffer handed across, so the sandbox cannot hold its own view): one write per call, ~0.5 µs.
 const RUNNER_SOURCE = `
 'use strict';
 const sets = [];
-const state = { job: 0, fn: 0, startedAt: 0 };
-let jobs = [];
-let results = [];
+let progress = [0, 0];
 function freeze(value) {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const key of Object.keys(value)) freeze(value[key]);
+  // for-in, not Object.keys: no array per object. A frozen object is done (and may have watched
+  // getters that must not be read here).
+  if (value === null || typeof value !== 'object' || Object.isFrozen(value)) return value;
+  Object.freeze(value);
+  for (const key in value) {
+    const child = value[key];
+    if (child !== null && typeof child === 'object') freeze(child);
   }
   return value;
 }
@@ -77,14 +99,17 @@ function describe(err) {
     return { e: 'Error', m: 'unprintable error' };
   }
 }
-exports.state = state;
+exports.attach = function attach(slots) {
+  progress = slots;
+};
 exports.register = function register(fns) {
   sets.push(Array.prototype.slice.call(fns));
   return sets.length - 1;
 };
-exports.begin = function begin(json) {
-  jobs = JSON.parse(json);
-  results = [];
+exports.evaluate = function evaluate(batch, json, marksJson) {
+  const jobs = JSON.parse(json);
+  const marks = JSON.parse(marksJson);
+  const results = [];
   for (const job of jobs) {
     const result = { o: [], r: [] };
     results.push(result);
@@ -106,54 +131,45 @@ exports.begin = function begin(json) {
       Object.freeze(subject);
     }
     freeze(job.a);
-    const set = sets[job.s] || [];
-    job.f = job.i ? job.i.map((index) => set[index]) : set;
   }
-};
-exports.run = function run(startJob, startFn, now) {
-  for (let j = startJob; j < jobs.length; j++) {
+  for (const mark of marks) results[mark.job].o[mark.fn] = { e: mark.errorClass, m: mark.message };
+  progress[${PROGRESS.batch}] = batch;
+  try {
+  for (let j = 0; j < jobs.length; j++) {
     const job = jobs[j];
+    const set = sets[job.s] || [];
+    const fns = job.i ? job.i.map((index) => set[index]) : set;
     const out = results[j].o;
-    for (let f = j === startJob ? startFn : 0; f < job.f.length; f++) {
-      state.job = j; state.fn = f; state.startedAt = now();
-      let result;
-      try {
-        const value = job.f[f].apply(undefined, job.a);
-        result = value !== null && typeof value === 'object' && typeof value.then === 'function'
-          ? { e: 'TypeError', m: 'returned a Promise; rules must return a boolean synchronously' }
-          : !!value;
-      } catch (err) {
-        result = describe(err);
+    for (let f = 0; f < fns.length; f++) {
+      let result = out[f];
+      if (result === undefined) {
+        progress[${PROGRESS.call}] = j * ${CALLS_PER_JOB} + f;
+        try {
+          const value = fns[f].apply(undefined, job.a);
+          result = value !== null && typeof value === 'object' && typeof value.then === 'function'
+            ? { e: 'TypeError', m: 'returned a Promise; rules must return a boolean synchronously' }
+            : !!value;
+        } catch (err) {
+          result = describe(err);
+        }
+        out[f] = result;
       }
-      out[f] = result;
       if (result === true && job.t) break;
     }
   }
-};
-exports.mark = function mark(j, f, errorClass, message) {
-  results[j].o[f] = { e: errorClass, m: message };
-};
-exports.results = function () {
-  const json = JSON.stringify(results);
-  jobs = [];
-  results = [];
-  return json;
+  } finally {
+    progress[${PROGRESS.call}] = -1;
+    progress[${PROGRESS.batch}] = 0;
+  }
+  return JSON.stringify(results);
 };
 `;
 
-interface RunnerState {
-  job: number;
-  fn: number;
-  startedAt: number;
-}
 type RawOutcome = boolean | { e: string; m: string } | null;
 interface Runner {
-  state: RunnerState;
+  attach(slots: Int32Array): void;
   register(fns: readonly SandboxFunction[]): number;
-  begin(json: string): void;
-  run(startJob: number, startFn: number, now: () => number): void;
-  mark(job: number, fn: number, errorClass: string, message: string): void;
-  results(): string;
+  evaluate(batch: number, json: string, marksJson: string): string;
 }
 
 function toVm2Require(allowed: readonly string[]): false | { builtin: string[]; external: { modules: string[] } | false; context: 'sandbox' } {
@@ -165,17 +181,18 @@ function toVm2Require(allowed: readonly string[]): false | { builtin: string[]; 
 }
 
 /**
- * vm2 sandbox for rule code, plus the time bound vm2 itself cannot give: vm2's `timeout` covers
- * only `vm.run()`, not a sandbox function called later. We use the mechanism vm2 uses internally
- * (node's `Script#runInContext({ timeout })`, which terminates whatever JS runs under it), and
- * amortise its cost (~75 µs: node starts a watchdog thread per call) over every call of a batch.
+ * vm2 sandbox for rule code. vm2's `timeout` covers only `vm.run()`, not a sandbox function called
+ * later, so rule evaluation (`evaluate`) is not bounded here: it runs in a worker thread that the
+ * main thread terminates when a call overruns (see worker-evaluator.ts), reading which call it was
+ * from the shared progress buffer. Module loading and `callBounded` (triggers) are bounded here, by
+ * node's `Script#runInContext({ timeout })` — what vm2 uses internally; it starts a watchdog thread
+ * per call (~75 µs), fine for one-off calls.
  */
 export class RuleSandbox {
   private readonly nodeVm: NodeVM;
   private readonly runner: Runner;
   private readonly timeoutContext = vm.createContext({ fn: null as null | (() => void) });
   private readonly timeoutScript = new vm.Script('fn()', { filename: 'docker-enforcer-rule-timeout.js' });
-  private readonly now = (): number => performance.now();
 
   constructor(private readonly options: SandboxOptions) {
     this.nodeVm = new NodeVM({
@@ -216,47 +233,22 @@ export class RuleSandbox {
     return this.runner.register(fns);
   }
 
-  /** Calls every job's functions, each bounded by `timeoutMs`; never throws because of rule code. */
-  evaluate(jobs: readonly EvaluationJob[]): JobResult[] {
-    if (jobs.length === 0) return [];
-    const payload = JSON.stringify(jobs.map((job) => ({ s: job.set, i: job.indices, a: job.args, t: job.stopOnFirstTruthy, d: job.watch ?? [] })));
-    // Only runner code runs in begin() (parse and freeze), so it needs no time bound.
-    this.runner.begin(payload);
-    let startJob = 0;
-    let startFn = 0;
-    const retried = new Set<string>();
-    while (startJob < jobs.length) {
-      try {
-        this.boundedCall(() => this.runner.run(startJob, startFn, this.now), this.options.timeoutMs);
-        break;
-      } catch (err: unknown) {
-        if (!isTimeout(err)) throw err;
-        const { job, fn, startedAt } = this.runner.state;
-        const ownTime = performance.now() - startedAt;
-        // The bound covers the whole batch; a call that started late in it gets a fresh, full budget.
-        // The bound is wall-clock time, so a call cut off while the host was busy (descheduled, GC)
-        // also gets one more full budget before it counts as a timeout — a spurious timeout would
-        // be a violation (fail-closed) and could stop a compliant container.
-        const key = `${job}/${fn}`;
-        const startedLate = ownTime < this.options.timeoutMs * 0.95 && !(job === startJob && fn === startFn);
-        if (startedLate || !retried.has(key)) {
-          if (!startedLate) retried.add(key);
-          startJob = job;
-          startFn = fn;
-          continue;
-        }
-        this.runner.mark(job, fn, TIMEOUT_ERROR_CLASS, `did not return within RULE_TIMEOUT_MS=${this.options.timeoutMs} ms`);
-        const jobLength = this.functionCount(jobs[job]!);
-        startJob = fn + 1 < jobLength ? job : job + 1;
-        startFn = fn + 1 < jobLength ? fn + 1 : 0;
-      }
-    }
-    const raw = JSON.parse(this.runner.results()) as Array<{ o: RawOutcome[]; r: string[] }>;
-    return raw.map((row) => ({ outcomes: Array.from(row.o, toOutcome), read: row.r.map(String) }));
+  /** Where `evaluate` reports the running call (layout: PROGRESS), e.g. an Int32Array over shared memory. */
+  attachProgress(slots: Int32Array): void {
+    this.runner.attach(slots);
   }
 
-  private functionCount(job: EvaluationJob): number {
-    return job.indices ? job.indices.length : Number.MAX_SAFE_INTEGER;
+  /**
+   * Calls every job's functions (skipping `marks`, whose outcome is given) with no time bound: the
+   * caller bounds it from outside. Never throws because of rule code.
+   */
+  evaluate(batch: number, jobs: readonly EvaluationJob[], marks: readonly MarkedCall[] = []): JobResult[] {
+    return parseResults(this.evaluateJson(batch, serializeJobs(jobs), JSON.stringify(marks)));
+  }
+
+  /** `evaluate` with the jobs and results as JSON text, as they cross threads. */
+  evaluateJson(batch: number, jobsJson: string, marksJson: string): string {
+    return this.runner.evaluate(batch, jobsJson, marksJson);
   }
 
   private boundedCall<T>(fn: () => T, timeoutMs: number): T {
@@ -273,8 +265,20 @@ export class RuleSandbox {
   }
 }
 
-function isTimeout(err: unknown): boolean {
-  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT';
+/** Jobs as the runner reads them (short keys: this text is built for every check). */
+export function serializeJobs(jobs: readonly EvaluationJob[]): string {
+  let text = '[';
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i]!;
+    if (i > 0) text += ',';
+    text += `{"s":${job.set},"i":${job.indices ? JSON.stringify(job.indices) : 'null'},"t":${job.stopOnFirstTruthy},"d":${JSON.stringify(job.watch ?? [])},"a":${job.argsJson ?? JSON.stringify(job.args)}}`;
+  }
+  return `${text}]`;
+}
+
+export function parseResults(json: string): JobResult[] {
+  const raw = JSON.parse(json) as Array<{ o: RawOutcome[]; r: string[] }>;
+  return raw.map((row) => ({ outcomes: Array.from(row.o, toOutcome), read: row.r.map(String) }));
 }
 
 function toOutcome(raw: RawOutcome | undefined): Outcome | undefined {

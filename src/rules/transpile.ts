@@ -1,16 +1,5 @@
 import ts from 'typescript';
-
-/** A rule file that cannot be used; `location` is `file:line:col` when the problem has one. */
-export class RuleLoadError extends Error {
-  constructor(
-    readonly location: string,
-    readonly detail: string,
-    options?: { cause?: unknown },
-  ) {
-    super(`${location}: ${detail}`, options);
-    this.name = 'RuleLoadError';
-  }
-}
+import { RuleLoadError } from './rule-load-error';
 
 const COMPILER_OPTIONS: ts.CompilerOptions = {
   module: ts.ModuleKind.CommonJS,

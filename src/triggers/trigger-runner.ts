@@ -5,7 +5,7 @@ import type { ViolationReport } from '../actions/enforcer';
 import type { Metrics } from '../metrics';
 import type { Verdict } from '../rules/api';
 import { readRuleSource, type RuleFileInfo } from '../rules/loader';
-import { RuleLoadError } from '../rules/transpile';
+import { RuleLoadError } from '../rules/rule-load-error';
 import type { TriggerWorkerData, WorkerMessage } from './protocol';
 
 export interface TriggerRunnerOptions {

@@ -6,7 +6,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { instantiateRules, type LoadedRule } from '../rules/loader';
 import { RuleSandbox } from '../rules/sandbox';
-import { RuleLoadError } from '../rules/transpile';
+import { RuleLoadError } from '../rules/rule-load-error';
 import type { RunMessage, TriggerWorkerData, WorkerMessage } from './protocol';
 
 const data = workerData as TriggerWorkerData;

@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { CONTAINER_CREATE, CONTAINER_UPDATE } from '../../../src/authz/container-schema';
-import { decodeLikeGo, JsonSyntaxError } from '../../../src/authz/go-json';
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { decodeLikeGo, decodeLikeGoSlowly, JsonSyntaxError } from '../../../src/authz/go-json';
 
 type Body = { HostConfig?: Record<string, unknown>; Labels?: Record<string, string>; Image?: string } & Record<string, unknown>;
 const create = (text: string): Body => decodeLikeGo(text, CONTAINER_CREATE) as Body;
@@ -45,5 +47,18 @@ describe('decoding bodies like dockerd', () => {
     expect(() => create('{"HostConfig": {')).to.throw(JsonSyntaxError);
     expect(() => create('{"a":1} trailing')).to.throw(/unexpected data after the JSON value at offset 8/);
     expect(() => create('[' .repeat(300) + ']'.repeat(300))).to.throw(/nesting too deep/);
+  });
+
+  it('takes the fast path only when it gives what the keep-every-entry parser gives', () => {
+    const envelope = JSON.parse(readFileSync(path.resolve(__dirname, '../../../../test/fixtures/authz/create-envelope.json'), 'utf8')) as { RequestBody: string };
+    const captured = Buffer.from(envelope.RequestBody, 'base64').toString('utf8');
+    // Deterministic variants of the captured body: keys re-cased at random, some with escapes and spaces.
+    let seed = 7;
+    const random = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const variants = [captured, '{"HostConfig":{"Privileged":true},"hostconfig":{"Memory":1}}', String.raw`{"Labels":{"a\"":"\\\"x"}, "Env" : ["A=\\"]}`];
+    for (let i = 0; i < 200; i++) {
+      variants.push(captured.replace(/"([A-Za-z]+)":/g, (match, key: string) => (random() < 0.3 ? `"${random() < 0.5 ? key.toLowerCase() : key.toUpperCase()}" :` : match)));
+    }
+    for (const text of variants) expect(create(text)).to.deep.equal(decodeLikeGoSlowly(text, CONTAINER_CREATE), text);
   });
 });

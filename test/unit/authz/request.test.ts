@@ -68,4 +68,28 @@ describe('AuthZ envelopes and requests', () => {
     const start = parsed({ RequestMethod: 'POST', RequestUri: '/containers/x/start' });
     expect(missingBodyReason(start.request, start.envelope)).to.equal(undefined);
   });
+
+  it('hands the sandbox JSON that reads back as the request, body text spliced in or not', () => {
+    const cases: Array<Record<string, unknown>> = [
+      {},
+      { RequestMethod: 'POST', RequestUri: '/v1.41/containers/create?name=a', RequestBody: b64({ Image: 'busybox', HostConfig: { Privileged: true } }) },
+      { RequestMethod: 'POST', RequestUri: '/v1.41/containers/create', RequestBody: Buffer.from('{"image":"x", "hostconfig":{"privileged":true},"HostConfig":{"Memory":1}}').toString('base64') },
+      { RequestMethod: 'POST', RequestUri: '/v1.41/networks/create', RequestBody: Buffer.from(' {"Name" : "n", "n\\u00e9": [1, 2.5e3, null]} ').toString('base64') },
+      { RequestMethod: 'POST', RequestUri: '/v1.41/volumes/create', RequestBody: Buffer.from('"just a string"').toString('base64') },
+    ];
+    for (const fields of cases) {
+      const result = parseEnvelope(envelope(fields));
+      if (!result.ok) throw new Error(result.problem);
+      const built = buildRequest(result.value);
+      if (!built.ok) throw new Error(built.problem);
+      expect(JSON.parse(built.json)).to.deep.equal(JSON.parse(JSON.stringify(built.value)), JSON.stringify(fields));
+    }
+  });
+
+  it('refuses base64 that does not re-encode to itself', () => {
+    const result = parseEnvelope(envelope({ RequestMethod: 'POST', RequestBody: 'eyJ9=' }));
+    expect(result.ok).to.equal(false);
+    const spaced = parseEnvelope(envelope({ RequestMethod: 'POST', RequestBody: 'e yJ9' }));
+    expect(spaced.ok).to.equal(false);
+  });
 });

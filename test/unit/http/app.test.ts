@@ -31,11 +31,12 @@ function deps(overrides: { periodic?: PeriodicRunStatus | null; health?: HealthR
   store.record(detection({ id: 'old', name: 'old-one' }), new Date('2026-11-22T09:00:00.000Z'));
   store.record(detection({ id: 'new', name: 'tricky "name" \\ <script>x</script>', violatedRules: ['rule with "quotes"'] }), new Date('2026-11-22T10:30:00.000Z'));
   const ruleSet: RuleSet = {
-    containerRules: { handle: 0, rules: [{ name: 'must have memory limit', mode: undefined, fn: () => false, index: 0 }, { name: 'no privileged', mode: 'WARN', fn: () => false, index: 1 }] },
+    containerRules: { handle: 0, rules: [{ name: 'must have memory limit', mode: undefined, index: 0 }, { name: 'no privileged', mode: 'WARN', index: 1 }] },
     whitelistRules: EMPTY_GROUP,
     requestRules: EMPTY_GROUP,
     files: [{ kind: 'rules', path: '/etc/de/rules.ts', present: true, loadedAt: '2026-11-22T08:00:00.000Z', source: "const x = '<b>';", names: ['must have memory limit', 'no privileged'] }],
     evaluator: { evaluate: async () => [] },
+    close: () => undefined,
   };
   return {
     config: loadConfig({ MODE: 'KILL' }, '/', 'test'),

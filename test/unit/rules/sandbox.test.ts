@@ -3,14 +3,32 @@ import { expect } from 'chai';
 import { EMPTY_GROUP as NONE, judgeContainer } from '../../../src/engine/judge';
 import { parseWhitelist } from '../../../src/engine/whitelist';
 import { buildContainer } from '../../../src/facts/container-facts';
-import { loadRuleFile } from '../../../src/rules/loader';
-import { BatchingEvaluator } from '../../../src/rules/evaluator';
+import { loadRuleFile, readRuleSource } from '../../../src/rules/loader';
+import { CRASH_ERROR_CLASS, WorkerEvaluator } from '../../../src/rules/evaluator';
 import { RuleSandbox } from '../../../src/rules/sandbox';
-import { RuleLoadError } from '../../../src/rules/transpile';
+import { RuleLoadError } from '../../../src/rules/rule-load-error';
+import type { RuleGroup } from '../../../src/engine/judge';
 
 const fixtures = path.resolve(__dirname, '../../../../test/fixtures/rules');
 const options = { whiteList: parseWhitelist([]).whitelist, imageWhiteList: parseWhitelist([]).whitelist, stopOnFirstViolation: false, defaultMode: 'WARN' as const };
 const victim = buildContainer({ id: 'abc', params: { Name: '/victim', HostConfig: {} }, metrics: {}, image: 'img', position: 0, checkSource: 'periodic' });
+
+const started: WorkerEvaluator[] = [];
+
+/** A rule file loaded into a rule worker, as the daemon loads it. */
+async function inWorker(file: string, timeoutMs = 200): Promise<{ rules: RuleGroup; evaluator: WorkerEvaluator }> {
+  const source = await readRuleSource('rules', file, true);
+  const { evaluator, files } = await WorkerEvaluator.start({ files: [source], allowedModules: [], timeoutMs });
+  started.push(evaluator);
+  return { rules: { handle: files[0]!.handle, rules: files[0]!.rules }, evaluator };
+}
+
+async function inlineRules(code: string, timeoutMs = 200): Promise<{ rules: RuleGroup; evaluator: WorkerEvaluator }> {
+  const source = { kind: 'rules' as const, path: '/x/rules.js', present: true, loadedAt: '', source: code, code };
+  const { evaluator, files } = await WorkerEvaluator.start({ files: [source], allowedModules: [], timeoutMs });
+  started.push(evaluator);
+  return { rules: { handle: files[0]!.handle, rules: files[0]!.rules }, evaluator };
+}
 
 async function loadError(file: string): Promise<RuleLoadError> {
   try {
@@ -23,6 +41,8 @@ async function loadError(file: string): Promise<RuleLoadError> {
 }
 
 describe('rule sandbox and loader', () => {
+  after(() => started.forEach((evaluator) => evaluator.close()));
+
   it('names file, line and column of a syntax error', async () => {
     const err = await loadError(path.join(fixtures, 'syntax-error.ts'));
     expect(err.message).to.match(/syntax-error\.ts:4:\d+: syntax error: Expression expected/);
@@ -48,9 +68,8 @@ describe('rule sandbox and loader', () => {
   });
 
   it('gives rules no modules, no host environment, and a read-only container', async () => {
-    const sandbox = new RuleSandbox({ allowedModules: [], timeoutMs: 200 });
-    const file = await loadRuleFile(sandbox, 'rules', path.join(fixtures, 'sandbox-escape.ts'), true);
-    const judgement = await judgeContainer(victim, file, NONE, options, new BatchingEvaluator(sandbox));
+    const { rules, evaluator } = await inWorker(path.join(fixtures, 'sandbox-escape.ts'));
+    const judgement = await judgeContainer(victim, rules, NONE, options, evaluator);
     const reasons = judgement.violations.map((v) => v.reason);
     // vm2 gives the sandbox a `require` that loads nothing and a `process` stub with an empty env.
     expect(reasons).to.have.length(2);
@@ -70,27 +89,34 @@ describe('rule sandbox and loader', () => {
   });
 
   it('cuts off an endless rule, keeps a slow one, and still finds the real violation', async () => {
-    const sandbox = new RuleSandbox({ allowedModules: [], timeoutMs: 200 });
-    const file = await loadRuleFile(sandbox, 'rules', path.join(fixtures, 'timeouts.ts'), true);
-    const started = Date.now();
-    const judgement = await judgeContainer(victim, file, NONE, options, new BatchingEvaluator(sandbox));
-    const elapsed = Date.now() - started;
+    const { rules, evaluator } = await inWorker(path.join(fixtures, 'timeouts.ts'));
+    const startedAt = Date.now();
+    // The event loop stays free while a rule spins: it runs in the rule worker.
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10);
+    const judgement = await judgeContainer(victim, rules, NONE, options, evaluator);
+    clearInterval(ticker);
+    const elapsed = Date.now() - startedAt;
     expect(judgement.violations.map((v) => v.reason)).to.deep.equal([
       'Exception - rule: spin forever, class: RuleTimeoutError, val: did not return within RULE_TIMEOUT_MS=200 ms',
       'real violation',
       'Exception - rule: async rule, class: TypeError, val: returned a Promise; rules must return a boolean synchronously',
     ]);
-    // 200 ms for the endless rule + 120 ms for the slow one, plus slack for a busy machine.
+    // 2 x 200 ms for the endless rule (one extra budget) + 120 ms for the slow one + a fresh worker.
+    expect(elapsed).to.be.at.least(400);
     expect(elapsed).to.be.below(3000);
+    expect(ticks).to.be.at.least(10);
   });
 
-  it('keeps working after a cut-off (the sandbox stays usable)', async () => {
-    const sandbox = new RuleSandbox({ allowedModules: [], timeoutMs: 50 });
-    const file = await loadRuleFile(sandbox, 'rules', path.join(fixtures, 'timeouts.ts'), true);
-    const evaluator = new BatchingEvaluator(sandbox);
+  it('keeps working after a cut-off (a fresh worker takes over)', async () => {
+    const { rules, evaluator } = await inWorker(path.join(fixtures, 'timeouts.ts'), 50);
     for (let i = 0; i < 3; i++) {
-      const judgement = await judgeContainer(victim, { handle: file.handle, rules: [file.rules[0]!, file.rules[2]!] }, NONE, options, evaluator);
-      expect(judgement.violations.map((v) => v.rule)).to.deep.equal(['spin forever', 'real violation']);
+      // 'spin forever' and 'real violation' only (indices 0 and 2 of the file).
+      const [result] = await evaluator.evaluate([{ set: rules.handle, indices: [0, 2], args: [victim], stopOnFirstTruthy: false }]);
+      expect(result!.outcomes).to.deep.equal([
+        { kind: 'error', errorClass: 'RuleTimeoutError', message: 'did not return within RULE_TIMEOUT_MS=50 ms' },
+        { kind: 'value', value: true },
+      ]);
     }
   });
 
@@ -101,7 +127,7 @@ describe('rule sandbox and loader', () => {
       '/x/rules.js',
     ) as { rules: Array<{ rule: never }> };
     const handle = sandbox.register(exported.rules.map((r) => r.rule));
-    const [paramsOnly, withMetrics] = sandbox.evaluate([
+    const [paramsOnly, withMetrics] = sandbox.evaluate(1, [
       { set: handle, indices: [0], args: [victim], stopOnFirstTruthy: false, watch: ['metrics'] },
       { set: handle, args: [victim], stopOnFirstTruthy: false, watch: ['metrics', 'position'] },
     ]);
@@ -109,18 +135,30 @@ describe('rule sandbox and loader', () => {
     expect(withMetrics?.read).to.deep.equal(['position', 'metrics']);
   });
 
-  it('batches concurrent evaluations into one sandbox call', async () => {
-    const sandbox = new RuleSandbox({ allowedModules: [], timeoutMs: 200 });
-    const exported = sandbox.loadModule("exports.rules = [{ name: 'named x', rule: (c) => c.name.startsWith('x') }];", '/x/rules.js') as {
-      rules: Array<{ name: string; rule: never }>;
-    };
-    const fn = exported.rules[0]!.rule;
-    const rules = { handle: sandbox.register([fn]), rules: [{ name: 'named x', mode: undefined, fn, index: 0 }] };
-    const evaluator = new BatchingEvaluator(sandbox);
+  it('batches concurrent evaluations into one worker round trip', async () => {
+    const { rules, evaluator } = await inlineRules("exports.rules = [{ name: 'named x', rule: (c) => c.name.startsWith('x') }];");
     const names = ['x1', 'y1', 'x2', 'y2'];
     const judgements = await Promise.all(
       names.map((name) => judgeContainer(buildContainer({ id: name, params: { Name: `/${name}` }, metrics: {}, image: 'i', position: 0, checkSource: 'periodic' }), rules, NONE, options, evaluator)),
     );
     expect(judgements.map((j) => j.violations.length)).to.deep.equal([1, 0, 1, 0]);
+  });
+
+  it('judges a rule that exhausts the worker heap as a violation, and keeps evaluating', async function () {
+    this.timeout(30_000);
+    const { rules, evaluator } = await inlineRules(
+      `exports.rules = [
+        { name: 'hog', rule: (c) => { if (c.name !== 'hog') return false; const all = []; for (;;) all.push(new Array(1e6).fill(c.name)); } },
+        { name: 'named x', rule: (c) => c.name.startsWith('x') },
+      ];`,
+      20_000,
+    );
+    const container = (name: string) => buildContainer({ id: name, params: { Name: `/${name}` }, metrics: {}, image: 'i', position: 0, checkSource: 'periodic' });
+    const [hog, other] = await Promise.all([judgeContainer(container('hog'), rules, NONE, options, evaluator), judgeContainer(container('x1'), rules, NONE, options, evaluator)]);
+    expect(hog.violations.map((v) => v.error?.errorClass)).to.deep.equal([CRASH_ERROR_CLASS]);
+    expect(hog.violations[0]!.reason).to.match(/Exception - rule: hog, class: RuleWorkerCrash, val: the rule worker died during this call/);
+    expect(other.violations.map((v) => v.reason)).to.deep.equal(['named x']);
+    const after = await judgeContainer(container('x2'), rules, NONE, options, evaluator);
+    expect(after.violations.map((v) => v.reason)).to.deep.equal(['named x']);
   });
 });

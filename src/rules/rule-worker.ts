@@ -1,0 +1,54 @@
+/**
+ * The thread rule code runs in. The main thread sends batches of evaluations and bounds each call
+ * from outside: it reads which call is running from shared memory and terminates this thread when
+ * one overruns, so a spinning rule never blocks the event loop that answers dockerd.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { instantiateRules } from './loader';
+import { RuleLoadError } from './rule-load-error';
+import { RuleSandbox } from './sandbox';
+import type { FromRuleWorker, LoadedFileEntries, RuleWorkerData, ToRuleWorker } from './worker-protocol';
+
+const data = workerData as RuleWorkerData;
+const port = parentPort!;
+const post = (message: FromRuleWorker): void => port.postMessage(message);
+
+function printable(value: unknown): string {
+  if (typeof value === 'string') return value;
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+function main(): void {
+  const sandbox = new RuleSandbox({
+    allowedModules: data.allowedModules,
+    timeoutMs: data.timeoutMs,
+    onConsole: data.forwardConsole ? (level, args) => post({ type: 'console', level, args: args.map(printable) }) : undefined,
+  });
+  sandbox.attachProgress(new Int32Array(data.progress));
+  const files: LoadedFileEntries[] = [];
+  const errors: Array<{ location: string; detail: string }> = [];
+  for (const file of data.files) {
+    try {
+      const loaded = instantiateRules(sandbox, file);
+      files.push({ handle: loaded.handle, rules: loaded.rules.map(({ name, mode, index }) => ({ name, mode, index })) });
+    } catch (err: unknown) {
+      if (err instanceof RuleLoadError) errors.push({ location: err.location, detail: err.detail });
+      else errors.push({ location: file.path, detail: `failed while loading: ${(err as Error)?.message ?? String(err)}` });
+    }
+  }
+  if (errors.length > 0) {
+    post({ type: 'load-error', errors });
+    return;
+  }
+  port.on('message', (message: ToRuleWorker) => {
+    if (message.type !== 'evaluate') return;
+    post({ type: 'result', batch: message.batch, results: sandbox.evaluateJson(message.batch, message.jobs, message.marks) });
+  });
+  post({ type: 'ready', files });
+}
+
+main();

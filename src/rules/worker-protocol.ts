@@ -1,0 +1,34 @@
+/** Messages between the main thread and the rule worker (rule-worker.ts). Plain data only. */
+import type { RuleEntry, RuleSource } from './loader';
+
+export interface RuleWorkerData {
+  /** Transpiled on the main thread: the worker never loads the TypeScript compiler. */
+  readonly files: readonly RuleSource[];
+  readonly allowedModules: readonly string[];
+  readonly timeoutMs: number;
+  /** Which call is running (layout: PROGRESS in sandbox.ts), read by the main thread's timer. */
+  readonly progress: SharedArrayBuffer;
+  /** Forward `console.*` of rule code to the main thread's log. */
+  readonly forwardConsole: boolean;
+}
+
+export interface LoadedFileEntries {
+  /** The file's functions as registered in the sandbox (-1 when it has none). */
+  readonly handle: number;
+  readonly rules: readonly RuleEntry[];
+}
+
+export type ToRuleWorker = {
+  readonly type: 'evaluate';
+  readonly batch: number;
+  /** serializeJobs() text. */
+  readonly jobs: string;
+  /** MarkedCall[] as JSON. */
+  readonly marks: string;
+};
+
+export type FromRuleWorker =
+  | { readonly type: 'ready'; readonly files: readonly LoadedFileEntries[] }
+  | { readonly type: 'load-error'; readonly errors: ReadonlyArray<{ readonly location: string; readonly detail: string }> }
+  | { readonly type: 'result'; readonly batch: number; readonly results: string }
+  | { readonly type: 'console'; readonly level: string; readonly args: readonly string[] };
