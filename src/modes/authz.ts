@@ -74,7 +74,7 @@ export class AuthzService {
     const rules = this.deps.rules();
 
     // Request rules and container rules are judged concurrently, so they share one sandbox batch
-    // (one time-bound watchdog) instead of paying for two.
+    // (one round trip to the rule worker) instead of paying for two.
     const [requestJudgement, containerCheck] = await Promise.all([
       judgeRequest(request, rules.requestRules, this.deps.judgeOptions, rules.evaluator, requestJson),
       this.containerFor(request, envelope.value).then(async (container) =>

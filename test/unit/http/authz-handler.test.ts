@@ -1,0 +1,63 @@
+import { expect } from 'chai';
+import request from 'supertest';
+import { authzHandler, MAX_ENVELOPE_BYTES } from '../../../src/http/authz-handler';
+import type { AuthzReply, AuthzService } from '../../../src/modes/authz';
+
+/** Records what reached the service and answers like it. */
+function fakeService(): { service: AuthzService; calls: Array<{ bytes: number; problem?: string }> } {
+  const calls: Array<{ bytes: number; problem?: string }> = [];
+  const service = {
+    authorize: async (body: Buffer, problem?: string): Promise<AuthzReply> => {
+      calls.push({ bytes: body.length, problem });
+      return problem ? { Allow: false, Msg: problem } : { Allow: true };
+    },
+  } as unknown as AuthzService;
+  return { service, calls };
+}
+
+const koa = (_req: unknown, res: { writeHead(status: number): void; end(body: string): void }): void => {
+  res.writeHead(418);
+  res.end('koa');
+};
+
+describe('AuthZ plugin endpoints (plain node:http in front of koa)', () => {
+  it('activates as an authz plugin and allows every response', async () => {
+    const { service } = fakeService();
+    const handler = authzHandler(service, koa as never);
+    const activate = await request(handler).post('/Plugin.Activate');
+    expect(activate.status).to.equal(200);
+    expect(activate.body).to.deep.equal({ Implements: ['authz'] });
+    const res = await request(handler).post('/AuthZPlugin.AuthZRes').send({ ResponseBody: 'eA==' });
+    expect(res.body).to.deep.equal({ Allow: true });
+  });
+
+  it('hands the envelope to the service whatever its Content-Type, and answers in JSON', async () => {
+    const { service, calls } = fakeService();
+    const res = await request(authzHandler(service, koa as never))
+      .post('/AuthZPlugin.AuthZReq')
+      .set('content-type', 'application/vnd.docker.plugins.v1.2+json')
+      .send('{"RequestMethod":"GET","RequestUri":"/_ping"}');
+    expect(res.status).to.equal(200);
+    expect(res.headers['content-type']).to.equal('application/json');
+    expect(res.body).to.deep.equal({ Allow: true });
+    expect(calls).to.deep.equal([{ bytes: 45, problem: undefined }]);
+  });
+
+  it('answers an oversized envelope with the default action, not an HTTP error', async () => {
+    const { service, calls } = fakeService();
+    const res = await request(authzHandler(service, koa as never)).post('/AuthZPlugin.AuthZReq').send(Buffer.alloc(MAX_ENVELOPE_BYTES + 1, 0x20));
+    expect(res.status).to.equal(200);
+    expect(calls[0]!.problem).to.equal(`envelope larger than ${MAX_ENVELOPE_BYTES} bytes`);
+  });
+
+  it('refuses other methods on plugin paths with 405 JSON, and leaves every other path to koa', async () => {
+    const { service } = fakeService();
+    const handler = authzHandler(service, koa as never);
+    const wrong = await request(handler).get('/AuthZPlugin.AuthZReq');
+    expect(wrong.status).to.equal(405);
+    expect(wrong.headers['allow']).to.equal('POST');
+    expect(wrong.body).to.deep.equal({ error: 'method GET not allowed on /AuthZPlugin.AuthZReq' });
+    const other = await request(handler).get('/rules');
+    expect(other.status).to.equal(418);
+  });
+});
