@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Mode } from './api';
-import { RuleSandbox, type FunctionSetHandle, type SandboxFunction } from './sandbox';
+import { CALLS_PER_JOB, RuleSandbox, type FunctionSetHandle, type SandboxFunction } from './sandbox';
 import { RuleLoadError } from './rule-load-error';
 
 export type RuleFileKind = 'rules' | 'whitelist_rules' | 'request_rules' | 'triggers';
@@ -70,6 +70,8 @@ function describeValue(value: unknown): string {
 }
 
 function validateEntries(list: unknown[], spec: FileSpec, file: string): LoadedRule[] {
+  // The running call is reported to the main thread packed as job * CALLS_PER_JOB + entry.
+  if (list.length >= CALLS_PER_JOB) throw new RuleLoadError(file, `${spec.exportName} has ${list.length} entries; at most ${CALLS_PER_JOB - 1} are supported`);
   const problems: string[] = [];
   const rules: LoadedRule[] = [];
   list.forEach((entry: unknown, index) => {

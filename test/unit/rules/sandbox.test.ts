@@ -3,7 +3,7 @@ import { expect } from 'chai';
 import { EMPTY_GROUP as NONE, judgeContainer } from '../../../src/engine/judge';
 import { parseWhitelist } from '../../../src/engine/whitelist';
 import { buildContainer } from '../../../src/facts/container-facts';
-import { loadRuleFile, readRuleSource } from '../../../src/rules/loader';
+import { instantiateRules, loadRuleFile, readRuleSource } from '../../../src/rules/loader';
 import { CRASH_ERROR_CLASS, WorkerEvaluator } from '../../../src/rules/evaluator';
 import { RuleSandbox } from '../../../src/rules/sandbox';
 import { RuleLoadError } from '../../../src/rules/rule-load-error';
@@ -58,6 +58,12 @@ describe('rule sandbox and loader', () => {
     expect(err.message).to.include('rules[0].name must be a non-empty string');
     expect(err.message).to.include('rules[0].rule must be a function');
     expect(err.message).to.include("rules[1].mode must be 'WARN' or 'KILL'");
+  });
+
+  it('refuses a file with more entries than a running call can be reported for', () => {
+    const code = "exports.rules = Array.from({ length: 65536 }, (_, i) => ({ name: 'r' + i, rule: () => false }));";
+    const source = { kind: 'rules' as const, path: '/x/huge.js', present: true, loadedAt: '', source: code, code };
+    expect(() => instantiateRules(new RuleSandbox({ allowedModules: [], timeoutMs: 200 }), source)).to.throw(RuleLoadError, /rules has 65536 entries; at most 65535 are supported/);
   });
 
   it('accepts a default export and reads per-rule modes', async () => {
