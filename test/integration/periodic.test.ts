@@ -145,6 +145,26 @@ describe('periodic mode against a real engine', function () {
     expect(enforcer.logged('rule failed; counted as a violation').map((l) => l['rule'])).to.include.members(['spins forever', 'reads a missing field']);
   });
 
+  it('stops the container whose rule exhausts the rule worker heap, and keeps judging the others', async function () {
+    this.timeout(60_000);
+    const engine = testEngine();
+    await engine.runContainer({ name: 'hog-target' });
+    await engine.runContainer({ name: 'bystander' });
+    enforcer = await startEnforcer(engine, { MODE: 'KILL', RULE_TIMEOUT_MS: '20000' }, { rules: `export const rules: ContainerRule[] = [
+  { name: 'allocates without bound', rule: (c) => { if (c.name !== 'hog-target') return false; const all: string[][] = []; for (;;) all.push(new Array(1e6).fill(c.name)); } },
+];` });
+    await enforcer.daemon.scanNow();
+    await stopped('hog-target');
+    expect(await engine.isRunning('bystander')).to.equal(true);
+    const [detection] = await detections(enforcer, '?show_all_violated_rules=1');
+    expect(detection?.name).to.equal('hog-target');
+    expect(detection?.violated_rule).to.have.length(1);
+    expect(detection?.violated_rule[0]).to.match(/^Exception - rule: allocates without bound, class: RuleWorkerCrash, val: the rule worker died during this call/);
+    // The daemon is unharmed and the next scan runs in a fresh worker.
+    await enforcer.daemon.scanNow();
+    expect(await engine.isRunning('bystander')).to.equal(true);
+  });
+
   it('a per-rule WARN leaves its violator running under global KILL', async () => {
     const engine = testEngine();
     await engine.runContainer({ name: 'warn-only', labels: { team: 'none' } });
