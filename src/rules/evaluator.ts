@@ -181,10 +181,14 @@ export class WorkerEvaluator implements Evaluator {
       batch.watched.since = now;
       return this.arm(batch);
     }
-    batch.marks.push({ ...unpack(call), errorClass: TIMEOUT_ERROR_CLASS, message: `did not return within RULE_TIMEOUT_MS=${timeoutMs} ms` });
+    this.replaceWorker(batch, { ...unpack(call), errorClass: TIMEOUT_ERROR_CLASS, message: `did not return within RULE_TIMEOUT_MS=${timeoutMs} ms` }, 'timeout');
+  }
+
+  /** Decides `mark` in `batch`; every batch the old worker held runs again in a fresh one. */
+  private replaceWorker(batch: Batch, mark: MarkedCall, reason: 'timeout' | 'crash'): void {
+    batch.marks.push(mark);
     this.stopWorker();
-    this.options.onRestart?.('timeout', `${batch.marks[batch.marks.length - 1]!.message}`);
-    // Every batch the old worker held runs again in a fresh one; this one with the call decided.
+    this.options.onRestart?.(reason, mark.message);
     this.pump();
   }
 
@@ -218,10 +222,7 @@ export class WorkerEvaluator implements Evaluator {
       for (const batch of [...this.inFlight]) this.finish(batch, new Error(`the rule worker died: ${reason}`));
       return;
     }
-    const message = `the rule worker died during this call: ${reason}`;
-    culprit.marks.push({ ...unpack(this.runningCall(running, culprit)!), errorClass: CRASH_ERROR_CLASS, message });
-    this.options.onRestart?.('crash', message);
-    this.pump();
+    this.replaceWorker(culprit, { ...unpack(this.runningCall(running, culprit)!), errorClass: CRASH_ERROR_CLASS, message: `the rule worker died during this call: ${reason}` }, 'crash');
   }
 
   private finish(batch: Batch, err: unknown, results?: JobResult[]): void {
