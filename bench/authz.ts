@@ -2,9 +2,12 @@
  * AuthZ plugin performance.
  *  1. The endpoint alone: AuthZReq with a container-create envelope captured from a real dockerd,
  *     10 container rules + 5 request rules loaded, over keep-alive connections on loopback:
- *     closed-loop throughput, then latency at a fixed 1,000 req/s.
- *  2. End to end through a throwaway dockerd: GET /containers/json and create+remove, with the
- *     plugin and without it, in the same run.
+ *     closed-loop throughput, then latency at a fixed 1,000 req/s, with the CPU each request costs
+ *     the plugin process and this client. The same for the daemon with no rules (decoding only) and
+ *     for a no-op plugin (the floor for any Node plugin here).
+ *  2. End to end through a throwaway dockerd: GET /containers/json and create+remove, without a
+ *     plugin, with the no-op plugin and with docker-enforcer, over tcp (spec file) and over a unix
+ *     socket (AUTHZ_SOCKET), passes alternated in the same run.
  * The daemon runs in its own process (as in production); this process only generates load.
  * Usage: npm run bench:authz [-- SECONDS CONNECTIONS [endpoint]]  (`endpoint`: skip the end-to-end part)
  */
@@ -19,6 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { startTestEngine, type TestEngine } from '../test/integration/engine';
 
 const ROOT = path.resolve(__dirname, '../..');
+const PLUGIN_SOCKET_DIR = '/run/docker/plugins';
 const ENVELOPE = readFileSync(path.join(ROOT, 'test/fixtures/authz/create-envelope.json'), 'utf8');
 
 const CONTAINER_RULES = `export const rules = [
@@ -40,6 +44,22 @@ const REQUEST_RULES = `export const requestRules = [
   { name: 'no swarm init', rule: (r) => r.action === 'swarmInit' },
   { name: 'no plugin install', rule: (r) => r.action === 'pluginsInstall' },
 ];`;
+
+/** CPU seconds (user + system, all threads) a process has used so far, from /proc. */
+function processCpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+}
+
+/** Runs `load` and reports how much CPU the plugin process and this client used per request. */
+async function withCpu<T extends { requests: number }>(pluginPid: number, load: () => Promise<T>): Promise<T & { pluginUs: number; clientUs: number }> {
+  const pluginBefore = processCpuSeconds(pluginPid);
+  const clientBefore = process.cpuUsage();
+  const result = await load();
+  const client = process.cpuUsage(clientBefore);
+  const pluginUs = ((processCpuSeconds(pluginPid) - pluginBefore) * 1e6) / result.requests;
+  return { ...result, pluginUs, clientUs: (client.user + client.system) / result.requests };
+}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
@@ -92,7 +112,7 @@ function authzRequest(port: number): Buffer {
   return Buffer.concat([Buffer.from(head), body]);
 }
 
-async function closedLoop(port: number, connections: number, seconds: number): Promise<{ rps: number; p50: number; p99: number }> {
+async function closedLoop(port: number, connections: number, seconds: number): Promise<{ rps: number; p50: number; p99: number; requests: number }> {
   const pool = await Promise.all(Array.from({ length: connections }, () => Connection.open(port)));
   const request = authzRequest(port);
   const latencies: number[] = [];
@@ -106,15 +126,16 @@ async function closedLoop(port: number, connections: number, seconds: number): P
   const elapsed = (performance.now() - started) / 1000;
   pool.forEach((c) => c.close());
   latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return { rps: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), requests: latencies.length };
 }
 
-async function fixedRate(port: number, rate: number, seconds: number): Promise<{ sent: number; p50: number; p99: number; max: number }> {
+async function fixedRate(port: number, rate: number, seconds: number): Promise<{ sent: number; p50: number; p99: number; max: number; blocked: number }> {
   const pool = await Promise.all(Array.from({ length: 16 }, () => Connection.open(port)));
   const request = authzRequest(port);
   const latencies: number[] = [];
   const total = rate * seconds;
   const inFlight: Array<Promise<void>> = [];
+  let blocked = 0;
   const started = performance.now();
   for (let i = 0; i < total; i++) {
     const due = started + (i * 1000) / rate;
@@ -122,7 +143,9 @@ async function fixedRate(port: number, rate: number, seconds: number): Promise<{
     if (performance.now() < due) await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
     const connection = pool.find((c) => !c.busy);
     if (!connection) {
+      // All 16 connections still waiting: this request could not go out on time (counted as infinitely late).
       latencies.push(Infinity);
+      blocked++;
       continue;
     }
     inFlight.push(connection.send(request).then((ms) => void latencies.push(ms)));
@@ -130,7 +153,21 @@ async function fixedRate(port: number, rate: number, seconds: number): Promise<{
   await Promise.all(inFlight);
   pool.forEach((c) => c.close());
   latencies.sort((a, b) => a - b);
-  return { sent: total, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: latencies[latencies.length - 1] ?? NaN };
+  const answered = latencies.filter(Number.isFinite);
+  return { sent: total, p50: percentile(latencies, 50), p99: percentile(latencies, 99), max: answered[answered.length - 1] ?? NaN, blocked };
+}
+
+/** Closed loop on 1 and `connections` connections, then a fixed 1,000 req/s, after a JIT warm-up. */
+async function measureEndpoint(label: string, pid: number, port: number, connections: number, seconds: number): Promise<void> {
+  // The first seconds of a fresh process are not its speed.
+  await closedLoop(port, connections, 2);
+  console.log(`  ${label}`);
+  for (const c of [1, connections]) {
+    const result = await withCpu(pid, () => closedLoop(port, c, seconds));
+    console.log(`    closed loop, ${String(c).padStart(2)} keep-alive connections: ${result.rps.toFixed(0).padStart(6)} req/s   p50 ${result.p50.toFixed(3)} ms   p99 ${result.p99.toFixed(3)} ms   CPU per request: plugin ${result.pluginUs.toFixed(0)} µs, client ${result.clientUs.toFixed(0)} µs`);
+  }
+  const fixed = await fixedRate(port, 1000, seconds);
+  console.log(`    fixed 1,000 req/s (${fixed.sent} requests): p50 ${fixed.p50.toFixed(3)} ms   p99 ${fixed.p99.toFixed(3)} ms   max ${fixed.max.toFixed(3)} ms${fixed.blocked > 0 ? `   (${fixed.blocked} not sent on time: all 16 connections busy)` : ''}`);
 }
 
 function dockerCall(engine: TestEngine, method: string, uri: string, body?: unknown): Promise<{ status: number; text: string; ms: number }> {
@@ -196,14 +233,20 @@ async function main(): Promise<void> {
   const spec = `/etc/docker/plugins/${plugin}.spec`;
   const port = 40_000 + (process.pid % 10_000);
   const noopPort = port + 1;
+  const noRulesPort = port + 2;
   const noopPlugin = `${plugin}-noop`;
   const noopSpec = `/etc/docker/plugins/${noopPlugin}.spec`;
+  // The same two plugins reached over unix sockets (AUTHZ_SOCKET), where dockerd finds them by name.
+  const socketPlugin = `${plugin}-sock`;
+  const noopSocketPlugin = `${plugin}-noop-sock`;
   let daemon: ChildProcess | undefined;
   let noop: ChildProcess | undefined;
+  let noRules: ChildProcess | undefined;
   try {
+    await mkdir(PLUGIN_SOCKET_DIR, { recursive: true });
     await writeFile(path.join(dir, 'rules.ts'), CONTAINER_RULES);
     await writeFile(path.join(dir, 'request_rules.ts'), REQUEST_RULES);
-    daemon = await startDaemon({
+    const daemonEnv = {
       DOCKER_SOCKET: `unix://${engine.socketPath}`,
       HTTP_HOST: '127.0.0.1',
       HTTP_PORT: String(port),
@@ -211,23 +254,20 @@ async function main(): Promise<void> {
       MODE: 'KILL',
       RULES_PATH: path.join(dir, 'rules.ts'),
       REQUEST_RULES_PATH: path.join(dir, 'request_rules.ts'),
+      AUTHZ_SOCKET: `${PLUGIN_SOCKET_DIR}/${socketPlugin}.sock`,
       LOG_LEVEL: 'error',
-    }, port);
-    noop = await startDaemon({}, noopPort, path.join(ROOT, 'dist/bench/noop-plugin.js'), [String(noopPort)]);
-    console.log(`AuthZReq endpoint (create envelope captured from dockerd, 10 container + 5 request rules), daemon in its own process`);
-    // JIT warm-up under the load measured next; the first seconds of a fresh process are not its speed.
-    const warm = await closedLoop(port, connections, 2);
-    console.log(`  warm-up (2 s, ${connections} connections): ${warm.rps.toFixed(0)} req/s`);
-    for (const c of [1, connections]) {
-      const result = await closedLoop(port, c, seconds);
-      console.log(`  closed loop, ${String(c).padStart(2)} keep-alive connections: ${result.rps.toFixed(0).padStart(6)} req/s   p50 ${result.p50.toFixed(3)} ms   p99 ${result.p99.toFixed(3)} ms`);
-    }
-    const fixed = await fixedRate(port, 1000, seconds);
-    console.log(`  fixed 1,000 req/s for ${seconds} s (${fixed.sent} requests): p50 ${fixed.p50.toFixed(3)} ms   p99 ${fixed.p99.toFixed(3)} ms   max ${fixed.max.toFixed(3)} ms`);
-    await closedLoop(noopPort, connections, 1);
-    const floor = await closedLoop(noopPort, connections, seconds);
-    const floorOne = await closedLoop(noopPort, 1, seconds);
-    console.log(`  floor, same client: a no-op plugin on plain node:http (reads the envelope, allows): ${floor.rps.toFixed(0)} req/s on ${connections} connections, ${floorOne.rps.toFixed(0)} on 1`);
+    };
+    daemon = await startDaemon(daemonEnv, port);
+    noop = await startDaemon({}, noopPort, path.join(ROOT, 'dist/bench/noop-plugin.js'), [String(noopPort), `${PLUGIN_SOCKET_DIR}/${noopSocketPlugin}.sock`]);
+    // The decision pipeline without rule evaluation: the same daemon with empty rule files (envelope
+    // and body decoding, Request and Container built, nothing sent to the rule worker).
+    await writeFile(path.join(dir, 'no-rules.ts'), 'export const rules = [];\n');
+    await writeFile(path.join(dir, 'no-request-rules.ts'), 'export const requestRules = [];\n');
+    noRules = await startDaemon({ ...daemonEnv, HTTP_PORT: String(noRulesPort), AUTHZ_SOCKET: '', RULES_PATH: path.join(dir, 'no-rules.ts'), REQUEST_RULES_PATH: path.join(dir, 'no-request-rules.ts') }, noRulesPort);
+    console.log(`AuthZReq endpoint (create envelope captured from dockerd), each plugin in its own process, ${seconds} s per figure:`);
+    await measureEndpoint('docker-enforcer, 10 container + 5 request rules', daemon.pid!, port, connections, seconds);
+    await measureEndpoint('docker-enforcer, no rules (decoding only)', noRules.pid!, noRulesPort, connections, seconds);
+    await measureEndpoint('floor: no-op plugin on plain node:http', noop.pid!, noopPort, connections, seconds);
 
     if (process.argv[4] === 'endpoint') return;
     await mkdir('/etc/docker/plugins', { recursive: true });
@@ -238,6 +278,8 @@ async function main(): Promise<void> {
       { label: 'without plugin', plugins: [] },
       { label: 'no-op plugin', plugins: [noopPlugin] },
       { label: 'docker-enforcer', plugins: [plugin] },
+      { label: 'no-op, socket', plugins: [noopSocketPlugin] },
+      { label: 'enforcer, socket', plugins: [socketPlugin] },
     ];
     const results: Array<{ label: string; list: number; create: number }> = [];
     for (let round = 0; round < 2; round++) {
@@ -254,14 +296,17 @@ async function main(): Promise<void> {
       return rows.reduce((sum, r) => sum + r[key], 0) / rows.length;
     };
     const added = (label: string, key: 'list' | 'create'): string => (mean(label, key) - mean('without plugin', key)).toFixed(3);
-    console.log(`  added p50 per GET: docker-enforcer ${added('docker-enforcer', 'list')} ms, no-op plugin ${added('no-op plugin', 'list')} ms (each API call = AuthZReq + AuthZRes)`);
-    console.log(`  added p50 per create+remove: docker-enforcer ${added('docker-enforcer', 'create')} ms, no-op plugin ${added('no-op plugin', 'create')} ms`);
+    for (const [transport, enforcer, floor] of [['tcp (spec file)', 'docker-enforcer', 'no-op plugin'], ['unix socket (AUTHZ_SOCKET)', 'enforcer, socket', 'no-op, socket']] as const) {
+      console.log(`  ${transport}: added p50 per GET: docker-enforcer ${added(enforcer, 'list')} ms, no-op plugin ${added(floor, 'list')} ms (each API call = AuthZReq + AuthZRes); per create+remove: ${added(enforcer, 'create')} ms, no-op ${added(floor, 'create')} ms`);
+    }
   } finally {
     await engine.writeDaemonConfig({}).catch(() => undefined);
     await rm(spec, { force: true });
     await rm(noopSpec, { force: true });
+    await rm(`${PLUGIN_SOCKET_DIR}/${noopSocketPlugin}.sock`, { force: true });
     daemon?.kill('SIGTERM');
     noop?.kill('SIGTERM');
+    noRules?.kill('SIGTERM');
     await engine.stop();
     await rm(dir, { recursive: true, force: true });
   }

@@ -1,7 +1,7 @@
 /**
  * The floor for bench:authz: an AuthZ plugin that reads each envelope and allows everything, on
  * plain node:http — what any Node plugin costs before deciding anything.
- * Usage: node dist/bench/noop-plugin.js PORT
+ * Usage: node dist/bench/noop-plugin.js PORT [SOCKET]  (SOCKET: also serve on that unix socket)
  */
 import * as http from 'node:http';
 
@@ -18,4 +18,13 @@ const server = http.createServer((req, res) => {
 });
 server.keepAliveTimeout = 65_000;
 server.listen(Number(process.argv[2]), '127.0.0.1');
-process.on('SIGTERM', () => server.close(() => process.exit(0)));
+const socketPath = process.argv[3];
+const onSocket = socketPath ? http.createServer(server.listeners('request')[0] as http.RequestListener) : undefined;
+if (onSocket && socketPath) {
+  onSocket.keepAliveTimeout = 65_000;
+  onSocket.listen(socketPath);
+}
+process.on('SIGTERM', () => {
+  onSocket?.close();
+  server.close(() => process.exit(0));
+});

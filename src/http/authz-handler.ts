@@ -49,10 +49,11 @@ export function authzHandler(service: AuthzService, next: RequestListener): Requ
     if (url === '/AuthZPlugin.AuthZReq') {
       readBody(req, MAX_ENVELOPE_BYTES, (body) => {
         const decided = body === undefined ? service.authorize(Buffer.alloc(0), `envelope larger than ${MAX_ENVELOPE_BYTES} bytes`) : service.authorize(body);
-        // authorize() never rejects (faults get the default action); the catch is belt and braces.
+        // authorize() is not meant to reject (faults get the default action); if it ever does, the
+        // answer is still the default action, never an HTTP error and never a blanket allow.
         decided.then(
           (reply) => send(res, 200, JSON.stringify(reply)),
-          () => send(res, 200, ALLOW_REPLY),
+          (err: unknown) => send(res, 200, JSON.stringify(service.defaultReply(`authorization plugin error: ${(err as Error)?.message ?? String(err)}`))),
         );
       });
       return;

@@ -63,6 +63,11 @@ export class AuthzService {
     return outcome.reply;
   }
 
+  /** The reply to a request that could not be decided at all: the default action (DEFAULT_ACTION_ALLOW). */
+  defaultReply(problem: string): AuthzReply {
+    return this.defaultAction(problem).reply;
+  }
+
   private async decide(body: Buffer): Promise<Outcome> {
     const envelope = parseEnvelope(body);
     if (!envelope.ok) return this.defaultAction(`malformed AuthZ request: ${envelope.problem}`);

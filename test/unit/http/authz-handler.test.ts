@@ -11,6 +11,7 @@ function fakeService(): { service: AuthzService; calls: Array<{ bytes: number; p
       calls.push({ bytes: body.length, problem });
       return problem ? { Allow: false, Msg: problem } : { Allow: true };
     },
+    defaultReply: (problem: string): AuthzReply => ({ Allow: false, Msg: `${problem}; denied as default action` }),
   } as unknown as AuthzService;
   return { service, calls };
 }
@@ -48,6 +49,14 @@ describe('AuthZ plugin endpoints (plain node:http in front of koa)', () => {
     const res = await request(authzHandler(service, koa as never)).post('/AuthZPlugin.AuthZReq').send(Buffer.alloc(MAX_ENVELOPE_BYTES + 1, 0x20));
     expect(res.status).to.equal(200);
     expect(calls[0]!.problem).to.equal(`envelope larger than ${MAX_ENVELOPE_BYTES} bytes`);
+  });
+
+  it('answers with the default action, not a blanket allow, if deciding ever fails outright', async () => {
+    const { service } = fakeService();
+    const failing = { ...service, authorize: () => Promise.reject(new Error('metrics registry gone')) } as unknown as AuthzService;
+    const res = await request(authzHandler(failing, koa as never)).post('/AuthZPlugin.AuthZReq').send('{}');
+    expect(res.status).to.equal(200);
+    expect(res.body).to.deep.equal({ Allow: false, Msg: 'authorization plugin error: metrics registry gone; denied as default action' });
   });
 
   it('refuses other methods on plugin paths with 405 JSON, and leaves every other path to koa', async () => {
