@@ -242,14 +242,18 @@ function isEscaped(text: string, quote: number): boolean {
   return backslashes % 2 === 1;
 }
 
-function countKeys(value: unknown): number {
-  if (value === null || typeof value !== 'object') return 0;
+/** Object keys in a JSON.parse value. for-in, not Object.keys: no array per object (JSON.parse objects inherit no enumerable keys). */
+function countKeys(value: object): number {
   let count = 0;
   if (Array.isArray(value)) {
-    for (const item of value) count += countKeys(item);
+    for (const item of value) if (item !== null && typeof item === 'object') count += countKeys(item as object);
     return count;
   }
-  for (const key of Object.keys(value)) count += 1 + countKeys((value as Record<string, unknown>)[key]);
+  for (const key in value) {
+    count++;
+    const item = (value as Record<string, unknown>)[key];
+    if (item !== null && typeof item === 'object') count += countKeys(item);
+  }
   return count;
 }
 
@@ -279,7 +283,7 @@ function canonicalize(value: unknown, schema: Schema, changes: { count: number }
     return record;
   }
   const index = fieldIndex(schema.fields);
-  for (const key of Object.keys(record)) {
+  for (const key in record) {
     const fieldSchema = Object.prototype.hasOwnProperty.call(schema.fields, key) ? schema.fields[key] : undefined;
     if (fieldSchema === undefined) {
       if (index.has(foldFieldName(key))) {
@@ -289,6 +293,7 @@ function canonicalize(value: unknown, schema: Schema, changes: { count: number }
       continue;
     }
     const item = record[key];
+    if (item === null || typeof item !== 'object') continue; // a scalar is what it is
     const decoded = canonicalize(item, fieldSchema, changes);
     if (decoded !== item) record[key] = decoded;
   }
@@ -312,7 +317,8 @@ export function decodeLikeGoVerbatim(text: string, schema: Schema): { value: unk
     return { value: decodeLikeGoSlowly(text, schema), verbatim: false }; // throws the JsonSyntaxError with its offset
   }
   const scanned = scanJson(text);
-  if (scanned.depth > MAX_DEPTH || scanned.keys !== countKeys(parsed)) return { value: decodeLikeGoSlowly(text, schema), verbatim: false };
+  const parsedKeys = parsed !== null && typeof parsed === 'object' ? countKeys(parsed) : 0;
+  if (scanned.depth > MAX_DEPTH || scanned.keys !== parsedKeys) return { value: decodeLikeGoSlowly(text, schema), verbatim: false };
   const changes = { count: 0 };
   const value = canonicalize(parsed, schema, changes);
   return { value, verbatim: changes.count === 0 };
