@@ -10,7 +10,7 @@
  * dockerd fail the user's call with an opaque message.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import type { AuthzService } from '../modes/authz';
+import { faultProblem, type AuthzService } from '../modes/authz';
 
 // dockerd forwards at most 1 MiB of body, base64-encoded inside the envelope: 4 MiB is ample.
 export const MAX_ENVELOPE_BYTES = 4 * 1024 * 1024;
@@ -53,7 +53,7 @@ export function authzHandler(service: AuthzService, next: RequestListener): Requ
         // answer is still the default action, never an HTTP error and never a blanket allow.
         decided.then(
           (reply) => send(res, 200, JSON.stringify(reply)),
-          (err: unknown) => send(res, 200, JSON.stringify(service.defaultReply(`authorization plugin error: ${(err as Error)?.message ?? String(err)}`))),
+          (err: unknown) => send(res, 200, JSON.stringify(service.defaultReply(faultProblem(err)))),
         );
       });
       return;

@@ -54,7 +54,7 @@ export class AuthzService {
       outcome = problem ? this.defaultAction(`malformed AuthZ request: ${problem}`) : await this.decide(body);
     } catch (err: unknown) {
       this.deps.log.error({ err }, 'authz request failed unexpectedly; answering with the default action');
-      outcome = this.defaultAction(`authorization plugin error: ${(err as Error)?.message ?? String(err)}`);
+      outcome = this.defaultAction(faultProblem(err));
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.deps.metrics.authzRequests.inc({ decision: outcome.decision });
@@ -63,9 +63,12 @@ export class AuthzService {
     return outcome.reply;
   }
 
-  /** The reply to a request that could not be decided at all: the default action (DEFAULT_ACTION_ALLOW). */
+  /**
+   * The default action's reply (DEFAULT_ACTION_ALLOW) to a request that could not be decided. Only
+   * reads the config: it is the last resort when deciding itself failed, so it must not fail too.
+   */
   defaultReply(problem: string): AuthzReply {
-    return this.defaultAction(problem).reply;
+    return this.deps.config.defaultActionAllow ? { Allow: true } : { Allow: false, Msg: `${problem}; denied as default action` };
   }
 
   private async decide(body: Buffer): Promise<Outcome> {
@@ -169,7 +172,7 @@ export class AuthzService {
     this.deps.log.warn({ problem, allow }, 'answering an AuthZ request with the default action (DEFAULT_ACTION_ALLOW)');
     return {
       decision: allow ? 'default_allow' : 'default_deny',
-      reply: allow ? { Allow: true } : { Allow: false, Msg: `${problem}; denied as default action` },
+      reply: this.defaultReply(problem),
       violated: [],
       request,
     };
@@ -200,6 +203,11 @@ export class AuthzService {
       'authz decision',
     );
   }
+}
+
+/** What the default-action reply says when deciding failed unexpectedly. */
+export function faultProblem(err: unknown): string {
+  return `authorization plugin error: ${(err as Error)?.message ?? String(err)}`;
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {
