@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import type { Mode } from './rules/api';
 import { parseWhitelist, type Whitelist } from './engine/whitelist';
+import { parsePeerList, type PeerList } from './util/peers';
 
 /** Where and how to reach dockerd, derived from DOCKER_SOCKET. */
 export type DockerEndpoint =
@@ -30,6 +31,14 @@ export interface Config {
   readonly defaultActionAllow: boolean;
   readonly authzRequireBody: boolean;
   readonly authzSocket: string;
+  /** AUTHZ_ON_HTTP_PORT: serve the plugin endpoints on HTTP_PORT too (AUTHZ_SOCKET always serves them). */
+  readonly authzOnHttpPort: boolean;
+  /** AUTHZ_ALLOWED_PEERS: who may call the plugin endpoints over TCP. */
+  readonly authzAllowedPeers: PeerList;
+  /** AUTHZ_ALLOW_UNKNOWN: allow actions this enforcer's route table lacks, even in KILL mode. */
+  readonly authzAllowUnknown: boolean;
+  /** SELF_CONTAINER: the enforcer's own container (id or name) when it runs in one; '' = detect. */
+  readonly selfContainer: string;
   readonly whiteList: Whitelist;
   readonly imageWhiteList: Whitelist;
   readonly httpHost: string;
@@ -46,6 +55,8 @@ export interface Config {
   /** TRIGGERS_ENV: names of environment variables triggers may read (e.g. a webhook URL). */
   readonly triggersEnv: readonly string[];
   readonly maxDetections: number;
+  /** MAX_DETECTION_BYTES: the detection store's size bound (each detection's user-supplied parts are cut first). */
+  readonly maxDetectionBytes: number;
   readonly scanConcurrency: number;
   /** RELOAD_ON_CHANGE: reload rules when a file in their folders changes (SIGHUP always reloads). */
   readonly reloadOnChange: boolean;
@@ -78,7 +89,13 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   DEFAULT_ACTION_ALLOW: 'True',
   AUTHZ_REQUIRE_BODY: 'True',
   AUTHZ_SOCKET: '',
-  WHITE_LIST: 'docker-enforcer,docker_enforcer',
+  AUTHZ_ON_HTTP_PORT: 'True',
+  AUTHZ_ALLOWED_PEERS: '127.0.0.0/8,::1',
+  AUTHZ_ALLOW_UNKNOWN: 'False',
+  SELF_CONTAINER: '',
+  // The original spared any container *named* docker-enforcer or docker_enforcer: anyone can take a
+  // name. The enforcer's own container is spared by id instead (SELF_CONTAINER or detected).
+  WHITE_LIST: '',
   IMAGE_WHITE_LIST: '',
   HTTP_HOST: '0.0.0.0',
   HTTP_PORT: '8888',
@@ -93,6 +110,7 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   TRIGGER_TIMEOUT_MS: '5000',
   TRIGGERS_ENV: '',
   MAX_DETECTIONS: '10000',
+  MAX_DETECTION_BYTES: '33554432',
   SCAN_CONCURRENCY: '100',
   RELOAD_ON_CHANGE: 'True',
 };
@@ -175,6 +193,12 @@ function parseLogLevel(reader: EnvReader): LogLevel {
   return 'info';
 }
 
+function readPeers(reader: EnvReader): PeerList {
+  const { peers, errors } = parsePeerList(reader.list('AUTHZ_ALLOWED_PEERS'));
+  for (const error of errors) reader.problems.push(`AUTHZ_ALLOWED_PEERS: ${error}`);
+  return peers;
+}
+
 function readWhitelist(reader: EnvReader, name: string): Whitelist {
   const { whitelist, errors } = parseWhitelist(reader.list(name));
   for (const error of errors) reader.problems.push(`${name}: ${error}`);
@@ -209,6 +233,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     defaultActionAllow: reader.bool('DEFAULT_ACTION_ALLOW'),
     authzRequireBody: reader.bool('AUTHZ_REQUIRE_BODY'),
     authzSocket: reader.raw('AUTHZ_SOCKET').trim(),
+    authzOnHttpPort: reader.bool('AUTHZ_ON_HTTP_PORT'),
+    authzAllowedPeers: readPeers(reader),
+    authzAllowUnknown: reader.bool('AUTHZ_ALLOW_UNKNOWN'),
+    selfContainer: reader.raw('SELF_CONTAINER').trim(),
     whiteList: readWhitelist(reader, 'WHITE_LIST'),
     imageWhiteList: readWhitelist(reader, 'IMAGE_WHITE_LIST'),
     httpHost: reader.raw('HTTP_HOST').trim(),
@@ -224,12 +252,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     triggerTimeoutMs: reader.int('TRIGGER_TIMEOUT_MS', 1, 600_000),
     triggersEnv: reader.list('TRIGGERS_ENV'),
     maxDetections: reader.int('MAX_DETECTIONS', 1, 10_000_000),
+    maxDetectionBytes: reader.int('MAX_DETECTION_BYTES', 65_536, 4 * 1024 ** 3),
     scanConcurrency: reader.int('SCAN_CONCURRENCY', 1, 1000),
     reloadOnChange: reader.bool('RELOAD_ON_CHANGE'),
   };
   if (config.httpHost === '') reader.problems.push('HTTP_HOST is empty: expected an address such as 0.0.0.0 or 127.0.0.1');
   if (config.authzSocket !== '' && !path.isAbsolute(config.authzSocket)) {
     reader.problems.push(`AUTHZ_SOCKET=${JSON.stringify(config.authzSocket)}: expected an absolute path`);
+  }
+  if (config.selfContainer !== '' && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(config.selfContainer)) {
+    reader.problems.push(`SELF_CONTAINER=${JSON.stringify(config.selfContainer)}: expected a container id or name`);
   }
   if (reader.problems.length > 0) throw new ConfigError(reader.problems);
   return Object.freeze(config);
@@ -260,6 +292,11 @@ export function describeConfig(config: Config): Record<string, unknown> {
     white_list_separator: '|',
     authz_require_body: config.authzRequireBody,
     authz_socket: config.authzSocket,
+    authz_on_http_port: config.authzOnHttpPort,
+    authz_allowed_peers: config.authzAllowedPeers.entries,
+    authz_allow_unknown: config.authzAllowUnknown,
+    self_container: config.selfContainer,
+    max_detection_bytes: config.maxDetectionBytes,
     http_host: config.httpHost,
     http_port: config.httpPort,
     max_detections: config.maxDetections,

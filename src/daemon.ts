@@ -1,5 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { lstat, mkdir, unlink } from 'node:fs/promises';
+import { lstat, mkdir, readFile, unlink } from 'node:fs/promises';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -22,6 +22,8 @@ import { PeriodicScanner } from './modes/periodic';
 import { loadRuleSet, RuleSetLoadError, type RuleSet } from './rules/rule-set';
 import { RuleLoadError } from './rules/rule-load-error';
 import { TriggerRunner } from './triggers/trigger-runner';
+import { isAllowedPeer } from './util/peers';
+import { containerIdFromProc, isContainerId } from './facts/self-container';
 import { DetectionStore } from './store/detections';
 
 export interface DaemonDeps {
@@ -39,6 +41,8 @@ const HEALTH_PING_MS = 5000;
 const SHUTDOWN_DRAIN_MS = 5000;
 const TRIGGER_DRAIN_MS = 1000;
 const RELOAD_DEBOUNCE_MS = 300;
+/** Pings between refreshes of the engine's API version (5 s each). */
+const ENGINE_REFRESH_PINGS = 12;
 
 /** Tracks whether dockerd answers, from every call the daemon makes plus a light ping. */
 class DockerConnectivity {
@@ -86,13 +90,18 @@ export class Daemon {
   private servers: http.Server[] = [];
   private pingTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = new Date();
+  /** The enforcer's own container id, when it runs in one (see facts/self-container.ts). */
+  private selfContainerId: string | undefined;
+  /** The engine's API version, refreshed while dockerd answers (requests without a version prefix run at it). */
+  private engineApiVersion: string | undefined;
+  private pingCount = 0;
 
   constructor(private readonly deps: DaemonDeps) {
     const { config } = deps;
     const log = deps.log;
     this.log = log;
     this.metrics = createMetrics(config.version);
-    this.store = new DetectionStore(config.maxDetections);
+    this.store = new DetectionStore({ capacity: config.maxDetections, maxBytes: config.maxDetectionBytes, metrics: this.metrics });
     this.docker =
       deps.docker ??
       new DockerodeClient(config.dockerEndpoint, config.dockerReqTimeoutS * 1000, (operation, seconds, error) => {
@@ -131,6 +140,7 @@ export class Daemon {
       imageWhiteList: config.imageWhiteList,
       stopOnFirstViolation: config.stopOnFirstViolation,
       defaultMode: config.mode,
+      selfContainerId: () => this.selfContainerId,
     };
     const check: ContainerCheckDeps = {
       inspector,
@@ -167,6 +177,7 @@ export class Daemon {
       enforcer: this.enforcer,
       judgeOptions,
       rules: () => this.rules(),
+      engineApiVersion: () => this.engineApiVersion,
     });
   }
 
@@ -194,6 +205,7 @@ export class Daemon {
 
   async start(): Promise<void> {
     const { config } = this.deps;
+    this.selfContainerId = await this.findOwnContainer();
     this.log.info({ version: config.version, dockerSocket: config.dockerSocket, mode: config.mode }, 'starting docker-enforcer');
     const loaded = await this.loadRules(this.triggers);
     this.ruleSet = loaded;
@@ -202,6 +214,17 @@ export class Daemon {
     await this.startHttp();
     this.startDockerFacing();
     if (config.reloadOnChange) this.watchRuleFolders();
+  }
+
+  /** SELF_CONTAINER when it is an id; else what /proc says (a name is resolved once dockerd answers). */
+  private async findOwnContainer(): Promise<string | undefined> {
+    const { config } = this.deps;
+    if (isContainerId(config.selfContainer)) return config.selfContainer;
+    if (config.selfContainer !== '') return undefined;
+    const read = (file: string): Promise<string> => readFile(file, 'utf8').catch(() => '');
+    const id = containerIdFromProc(await read('/proc/self/cgroup'), await read('/proc/self/mountinfo'));
+    if (id) this.log.info({ id }, 'running in a container; it is never stopped');
+    return id;
   }
 
   /**
@@ -357,13 +380,20 @@ export class Daemon {
       triggers: () => this.triggers.info(),
       reloadStatus: () => this.reloadStatus(),
     };
-    const handler = authzHandler(this.authz, createHttpApp(httpDeps).callback());
-    await this.listen(handler, (server, done) => server.listen(config.httpPort, config.httpHost, done));
+    const app = createHttpApp(httpDeps).callback();
+    const refused = (req: http.IncomingMessage): void => {
+      this.metrics.authzRefused.inc();
+      this.log.warn({ peer: req.socket.remoteAddress ?? null, path: req.url ?? null }, 'plugin call refused: caller not in AUTHZ_ALLOWED_PEERS');
+    };
+    const tcpHandler = authzHandler(this.authz, app, { serve: config.authzOnHttpPort, allowPeer: (req) => isAllowedPeer(config.authzAllowedPeers, req.socket.remoteAddress), onRefused: refused });
+    await this.listen(tcpHandler, (server, done) => server.listen(config.httpPort, config.httpHost, done));
     if (config.authzSocket !== '') {
       await prepareSocketPath(config.authzSocket);
-      await this.listen(handler, (server, done) => server.listen(config.authzSocket, done));
+      const socketHandler = authzHandler(this.authz, app, { serve: true, allowPeer: () => true });
+      await this.listen(socketHandler, (server, done) => server.listen(config.authzSocket, done));
       this.log.info({ socket: config.authzSocket }, 'authz plugin socket listening');
     }
+    if (!config.authzOnHttpPort && config.authzSocket === '') this.log.info('AuthZ plugin endpoints are off (AUTHZ_ON_HTTP_PORT=False and no AUTHZ_SOCKET)');
     this.log.info({ address: this.address() }, 'http api listening');
   }
 
@@ -387,9 +417,37 @@ export class Daemon {
     this.events?.start();
     this.eventStream?.start();
     this.periodic.start();
-    this.pingTimer = setInterval(() => void this.docker.ping().catch(() => undefined), HEALTH_PING_MS);
+    this.pingTimer = setInterval(() => void this.pingDocker(), HEALTH_PING_MS);
     this.pingTimer.unref();
-    void this.docker.ping().catch((err: unknown) => this.log.error({ err }, 'docker is not reachable yet; the enforcer keeps retrying'));
+    void this.docker.ping().then(
+      () => this.learnEngine(),
+      (err: unknown) => this.log.error({ err }, 'docker is not reachable yet; the enforcer keeps retrying'),
+    );
+  }
+
+  /** The health ping; every minute (or until known) it also refreshes what the daemon knows of the engine. */
+  private async pingDocker(): Promise<void> {
+    try {
+      await this.docker.ping();
+      if (this.engineApiVersion === undefined || this.pingCount++ % ENGINE_REFRESH_PINGS === 0) await this.learnEngine();
+    } catch {
+      // counted and shown on /health by the connectivity observer
+    }
+  }
+
+  /** The engine's API version, and the id of the enforcer's own container when SELF_CONTAINER names it. */
+  private async learnEngine(): Promise<void> {
+    const version = await this.docker.apiVersion().catch(() => undefined);
+    if (version) this.engineApiVersion = version;
+    const self = this.deps.config.selfContainer;
+    if (self !== '' && !isContainerId(self) && this.selfContainerId === undefined) {
+      try {
+        this.selfContainerId = (await this.docker.inspect(self)).Id;
+        this.log.info({ container: self, id: this.selfContainerId }, 'own container found (SELF_CONTAINER); it is never stopped');
+      } catch (err: unknown) {
+        this.log.error({ err, container: self }, 'SELF_CONTAINER names no container dockerd knows; nothing is spared');
+      }
+    }
   }
 
   health(): HealthReport {

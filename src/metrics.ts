@@ -75,7 +75,7 @@ export function createMetrics(version: string) {
     }),
     authzRequests: new Counter({
       name: 'docker_enforcer_authz_requests_total',
-      help: 'AuthZ requests answered, by decision (allow, deny, warn = allowed with violations, default_allow/default_deny = malformed or failed).',
+      help: 'AuthZ requests answered, by decision (allow, deny, warn = allowed with violations or unjudgeable in WARN mode, default_allow/default_deny = envelopes that are not Docker requests).',
       labelNames: ['decision'],
       registers: [registry],
     }),
@@ -83,6 +83,27 @@ export function createMetrics(version: string) {
       name: 'docker_enforcer_authz_request_duration_seconds',
       help: 'Time to decide an AuthZ request.',
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1],
+      registers: [registry],
+    }),
+    authzUnjudgeable: new Counter({
+      name: 'docker_enforcer_authz_unjudgeable_total',
+      help: 'AuthZ requests that could not be judged as dockerd will run them, by kind (fault, unreadable, missing_body, unknown_action); denied in KILL mode.',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
+    authzRefused: new Counter({
+      name: 'docker_enforcer_authz_refused_total',
+      help: 'Calls to the plugin endpoints refused because the caller is not in AUTHZ_ALLOWED_PEERS.',
+      registers: [registry],
+    }),
+    detectionStoreBytes: new Gauge({
+      name: 'docker_enforcer_detection_store_bytes',
+      help: 'Estimated size of the detections kept for / and /recent (bounded by MAX_DETECTION_BYTES).',
+      registers: [registry],
+    }),
+    detectionsTruncated: new Counter({
+      name: 'docker_enforcer_detections_truncated_total',
+      help: 'Detections whose name, image, labels or reasons were cut to their size bound.',
       registers: [registry],
     }),
     triggerRuns: new Counter({

@@ -6,7 +6,7 @@ import { readFile } from 'node:fs/promises';
 import pino from 'pino';
 import { Enforcer } from '../actions/enforcer';
 import { Stopper } from '../actions/stopper';
-import { parseEnvelope } from '../authz/request';
+import { parseEnvelope } from '../facts/envelope';
 import type { Config } from '../config';
 import { DockerError, type DockerClient } from '../docker/client';
 import { judgeContainer, reasonsOf, type Judgement, type JudgeOptions } from '../engine/judge';
@@ -63,6 +63,7 @@ export async function evalContainer(config: Config, file: string, metricsFile?: 
 /** Offline Docker: nothing is running, nothing can be inspected (an update is answered with the default action). */
 const OFFLINE_DOCKER: DockerClient = {
   ping: async () => undefined,
+  apiVersion: async () => '',
   listRunning: async () => [],
   inspect: async (id) => {
     throw new DockerError('inspect', `no Docker engine in eval mode (container ${id})`, undefined);
@@ -87,7 +88,7 @@ export async function evalRequest(config: Config, file: string): Promise<Request
   const envelope = parseEnvelope(body);
   const log = pino({ level: 'silent' });
   const metrics = createMetrics(config.version);
-  const store = new DetectionStore(10);
+  const store = new DetectionStore({ capacity: 10 });
   const enforcer = new Enforcer({ log, metrics, store, stopper: new Stopper(OFFLINE_DOCKER, 0, log, metrics) });
   const rules = await loadRuleSet({ ...config, allowedModules: config.rulesAllowedModules, timeoutMs: config.ruleTimeoutMs });
   const inspector = new ContainerInspector({ docker: OFFLINE_DOCKER, log, cacheParams: false, disableParams: false, disableMetrics: true, cacheTrusted: () => false });

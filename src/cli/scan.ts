@@ -32,7 +32,7 @@ export async function dryRunScan(config: Config): Promise<{ rows: ScanRow[]; fai
   const rules = await loadRuleSet({ ...config, allowedModules: config.rulesAllowedModules, timeoutMs: config.ruleTimeoutMs });
   const inspector = new ContainerInspector({ docker, log, cacheParams: false, disableParams: config.disableParams, disableMetrics: config.disableMetrics, cacheTrusted: () => false });
   const stopper = new Stopper(docker, config.stopTimeoutS, log, metrics);
-  const enforcer = new Enforcer({ log, metrics, store: new DetectionStore(config.maxDetections), stopper, dryRun: true });
+  const enforcer = new Enforcer({ log, metrics, store: new DetectionStore({ capacity: config.maxDetections, maxBytes: config.maxDetectionBytes }), stopper, dryRun: true });
   const reports = new Map<string, ViolationReport>();
   enforcer.onViolation((report) => reports.set((report.subject as Container).id, report));
   const scanner = new PeriodicScanner({

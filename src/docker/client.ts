@@ -7,7 +7,7 @@ import Docker from 'dockerode';
 import type { DockerEndpoint } from '../config';
 import type { ContainerMetrics, ContainerParams } from '../rules/api';
 
-export type DockerOperation = 'ping' | 'list' | 'inspect' | 'stats' | 'image_inspect' | 'stop' | 'events';
+export type DockerOperation = 'ping' | 'version' | 'list' | 'inspect' | 'stats' | 'image_inspect' | 'stop' | 'events';
 
 export interface ContainerSummary {
   readonly id: string;
@@ -29,6 +29,8 @@ export interface EventsOptions {
 
 export interface DockerClient {
   ping(): Promise<void>;
+  /** The engine's own API version (what a request without a `/v1.xx` prefix runs at). */
+  apiVersion(): Promise<string>;
   /** Running containers (what `docker ps` shows). */
   listRunning(): Promise<ContainerSummary[]>;
   inspect(id: string): Promise<ContainerParams>;
@@ -85,6 +87,14 @@ export class DockerodeClient implements DockerClient {
     return this.call('ping', this.timeoutMs, async (abortSignal) => {
       // @types/dockerode lacks the options overload; dockerode returns a promise without a callback.
       await (this.docker.ping({ abortSignal } as object as never) as unknown as Promise<unknown>);
+    });
+  }
+
+  apiVersion(): Promise<string> {
+    return this.call('version', this.timeoutMs, async (abortSignal) => {
+      // @types/dockerode lacks the options overload (see ping).
+      const info = (await (this.docker.version({ abortSignal } as object as never) as unknown as Promise<{ ApiVersion?: unknown }>));
+      return typeof info.ApiVersion === 'string' ? info.ApiVersion : '';
     });
   }
 

@@ -26,6 +26,8 @@ export interface JudgeOptions {
   readonly stopOnFirstViolation: boolean;
   /** MODE: the mode of rules that do not set their own. */
   readonly defaultMode: Mode;
+  /** The enforcer's own container id, when it runs in one (spared: it must not stop itself). */
+  readonly selfContainerId?: () => string | undefined;
 }
 
 export interface Violation {
@@ -46,8 +48,8 @@ export interface Judgement {
   readonly violations: readonly Violation[];
   /** KILL when any violated rule's effective mode is KILL. */
   readonly mode: Mode;
-  /** Set when a global whitelist spared the subject: no rule ran. */
-  readonly whitelisted?: 'name' | 'image';
+  /** Set when a global whitelist (or being the enforcer's own container) spared the subject: no rule ran. */
+  readonly whitelisted?: 'self' | 'name' | 'image';
   /** Custom whitelist rules that threw: logged, counted, then the next one is tried. */
   readonly whitelistErrors: readonly RuleError[];
   /**
@@ -145,6 +147,8 @@ export async function judgeContainer(
   evaluator: Evaluator,
   deferred: ReadonlyArray<keyof Container> = [],
 ): Promise<Judgement> {
+  const self = options.selfContainerId?.();
+  if (self !== undefined && container.id !== '' && container.id === self) return { ...NO_VIOLATION, whitelisted: 'self' };
   if (container.name !== '' && isGloballyWhitelisted(options.whiteList, container.name)) return { ...NO_VIOLATION, whitelisted: 'name' };
   if (isGloballyWhitelisted(options.imageWhiteList, container.image)) return { ...NO_VIOLATION, whitelisted: 'image' };
   const candidates = rulesAfterStaticWhitelists(container, rules.rules, options);

@@ -241,7 +241,7 @@ export const REQUEST_BODIES: Readonly<Record<string, RequestBodySpec>> = {
     checksContentType: false,
     note: '20.10: no Content-Type check, empty body rejected; current engine: ReadJSON (no body: nothing set).',
   },
-  checkpointsCreate: {
+  containersCheckpointCreate: {
     type: CHECKPOINT_CREATE_OPTIONS,
     decoder: 'json',
     emptyBody: 'accepted',

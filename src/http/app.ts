@@ -42,6 +42,8 @@ function detectionJson(detection: Detection, allRules: boolean, imageAndLabels: 
     mode: detection.mode,
     action: detection.action,
     ...(imageAndLabels ? { image: detection.image, labels: detection.labels } : {}),
+    // Only when something user-supplied was cut to its bound (DETECTION_LIMITS).
+    ...(detection.truncated ? { truncated: true } : {}),
   };
 }
 

@@ -10,7 +10,8 @@
  * dockerd fail the user's call with an opaque message.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import { faultProblem, type AuthzService } from '../modes/authz';
+import type { AuthzService } from '../modes/authz';
+import { errorMessage } from '../util/errors';
 
 // dockerd forwards at most 1 MiB of body, base64-encoded inside the envelope: 4 MiB is ample.
 export const MAX_ENVELOPE_BYTES = 4 * 1024 * 1024;
@@ -37,11 +38,26 @@ function readBody(req: IncomingMessage, limit: number, done: (body: Buffer | und
   req.on('error', () => undefined);
 }
 
+export interface AuthzHandlerOptions {
+  /** Serve the plugin endpoints at all on this listener (AUTHZ_ON_HTTP_PORT for the TCP one). */
+  readonly serve: boolean;
+  /** Who may call them (AUTHZ_ALLOWED_PEERS on TCP; everyone on the unix socket, guarded by its file mode). */
+  readonly allowPeer: (req: IncomingMessage) => boolean;
+  /** Told about each refused caller (counted and logged). */
+  readonly onRefused?: (req: IncomingMessage) => void;
+}
+
 /** The plugin endpoints; any other request goes to `next` (the koa app). */
-export function authzHandler(service: AuthzService, next: RequestListener): RequestListener {
+export function authzHandler(service: AuthzService, next: RequestListener, options: AuthzHandlerOptions): RequestListener {
   return (req, res) => {
     const url = req.url ?? '';
-    if (!PLUGIN_PATHS.has(url)) return next(req, res);
+    if (!options.serve || !PLUGIN_PATHS.has(url)) return next(req, res);
+    if (!options.allowPeer(req)) {
+      // Forged envelopes would become detections with any owner and fire triggers.
+      options.onRefused?.(req);
+      req.resume();
+      return send(res, 403, JSON.stringify({ error: 'this address may not call the authorization plugin (AUTHZ_ALLOWED_PEERS)' }));
+    }
     if (req.method !== 'POST') {
       req.resume();
       return send(res, 405, JSON.stringify({ error: `method ${req.method} not allowed on ${url}` }), { Allow: 'POST' });
@@ -49,11 +65,11 @@ export function authzHandler(service: AuthzService, next: RequestListener): Requ
     if (url === '/AuthZPlugin.AuthZReq') {
       readBody(req, MAX_ENVELOPE_BYTES, (body) => {
         const decided = body === undefined ? service.authorize(Buffer.alloc(0), `envelope larger than ${MAX_ENVELOPE_BYTES} bytes`) : service.authorize(body);
-        // authorize() is not meant to reject (faults get the default action); if it ever does, the
-        // answer is still the default action, never an HTTP error and never a blanket allow.
+        // authorize() is not meant to reject; if it ever does, the answer is a fault's (denied in
+        // KILL mode), never an HTTP error and never a blanket allow.
         decided.then(
           (reply) => send(res, 200, JSON.stringify(reply)),
-          (err: unknown) => send(res, 200, JSON.stringify(service.defaultReply(faultProblem(err)))),
+          (err: unknown) => send(res, 200, JSON.stringify(service.faultReply(`authorization plugin error: ${errorMessage(err)}`))),
         );
       });
       return;

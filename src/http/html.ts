@@ -56,7 +56,7 @@ export function renderDetectionsPage(title: string, periodic: PeriodicRunStatus 
     : '<p class="meta">Periodic scans are off.</p>';
   const rows = detections
     .map(
-      (d) => `<tr><td>${escapeHtml(d.name || '—')}<br><code>${escapeHtml(d.id.slice(0, 12))}</code></td><td>${escapeHtml(d.image)}</td>
+      (d) => `<tr><td>${escapeHtml(d.name || '—')}<br><code>${escapeHtml(d.id.slice(0, 12))}</code>${d.truncated ? '<br><em title="a name, image, label or reason was cut to its size bound">(truncated)</em>' : ''}</td><td>${escapeHtml(d.image)}</td>
 <td>${d.violatedRules.map(escapeHtml).join('<br>')}</td><td class="mode-${escapeHtml(d.mode)}">${escapeHtml(d.mode)}</td><td>${escapeHtml(d.action)}</td>
 <td>${escapeHtml(d.source)}</td><td>${escapeHtml(d.owner)}</td><td data-sort="${d.count}">${d.count}</td>
 <td data-sort="${escapeHtml(d.lastTimestamp.toISOString())}">${escapeHtml(d.lastTimestamp.toISOString())}</td></tr>`,

@@ -1,24 +1,35 @@
+/**
+ * AuthZ plugin mode: envelope -> facts (facts/request.ts) -> request rules and container rules judge
+ * -> one decision (engine/decide.ts) -> act once (reply, detections, triggers, metrics, one log line).
+ */
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Enforcer } from '../actions/enforcer';
-import { CONFIG_FIELD_NAMES } from '../authz/container-schema';
-import { buildRequest, missingBodyReason, parseEnvelope, type AuthzEnvelope } from '../authz/request';
 import type { Config } from '../config';
 import { DockerError, type DockerClient } from '../docker/client';
-import { judgeContainer, judgeRequest, reasonsOf, type Judgement, type JudgeOptions } from '../engine/judge';
+import { decide, type Decision, type DecisionInput } from '../engine/decide';
+import { judgeContainer, judgeRequest, type Judgement, type JudgeOptions } from '../engine/judge';
 import { buildContainer } from '../facts/container-facts';
+import { containerAfterLegacyStart, containersFromCreate, readContainerWrapper } from '../facts/container-create';
+import { containerAfterUpdate } from '../facts/container-update';
+import { parseEnvelope } from '../facts/envelope';
 import type { ContainerInspector } from '../facts/inspector';
+import { redactRequest, redactUri } from '../facts/redact';
+import { requestFacts, type RequestFacts } from '../facts/request';
+import { formValue } from '../facts/request-uri';
+import { runsBelow } from '../facts/api-version';
 import type { Metrics } from '../metrics';
-import type { Container, ContainerParams, HostConfig, Request } from '../rules/api';
+import type { Container, ContainerParams, Request } from '../rules/api';
 import type { RuleSet } from '../rules/rule-set';
+import { errorMessage } from '../util/errors';
 
-/** Docker's AuthZ reply. `Err` (a plugin fault) is never used: faults get the default action. */
+/** Docker's AuthZ reply. `Err` (a plugin fault) is never used: dockerd would fail the call with an opaque message. */
 export interface AuthzReply {
   readonly Allow: boolean;
   readonly Msg?: string;
 }
 
-export type AuthzDecision = 'allow' | 'deny' | 'warn' | 'default_allow' | 'default_deny';
+export type { DecisionLabel as AuthzDecision } from '../engine/decide';
 
 export interface AuthzDeps {
   readonly config: Config;
@@ -29,19 +40,25 @@ export interface AuthzDeps {
   readonly enforcer: Enforcer;
   readonly judgeOptions: JudgeOptions;
   rules(): RuleSet;
+  /** The engine's API version when known (what a request without a version prefix runs at). */
+  engineApiVersion?(): string | undefined;
 }
 
-interface Outcome {
-  readonly decision: AuthzDecision;
-  readonly reply: AuthzReply;
-  readonly violated: readonly string[];
-  readonly request?: Request;
+interface ContainerCheck {
+  readonly container: Container;
+  readonly judgement: Judgement;
+}
+
+interface Judged {
+  readonly decision: Decision;
+  readonly facts?: RequestFacts;
+  readonly requestJudgement?: Judgement;
+  readonly containerChecks: readonly ContainerCheck[];
 }
 
 /**
- * Decides AuthZReq calls: request rules for every call, container rules for container create and
- * update (the container as it would be). Never throws: anything unexpected gets the default action
- * (DEFAULT_ACTION_ALLOW), so dockerd never sees a plugin error.
+ * Decides AuthZReq calls: request rules for every call; container rules for what a create, an
+ * update or a legacy start would produce. Never throws and never answers with a plugin error.
  */
 export class AuthzService {
   constructor(private readonly deps: AuthzDeps) {}
@@ -49,112 +66,115 @@ export class AuthzService {
   /** Decides one AuthZReq envelope; `problem` says why the envelope could not even be read. */
   async authorize(body: Buffer, problem?: string): Promise<AuthzReply> {
     const started = process.hrtime.bigint();
-    let outcome: Outcome;
+    let judged: Judged;
     try {
-      outcome = problem ? this.defaultAction(`malformed AuthZ request: ${problem}`) : await this.decide(body);
+      judged = problem !== undefined ? this.notARequest(problem) : await this.judge(body);
     } catch (err: unknown) {
-      this.deps.log.error({ err }, 'authz request failed unexpectedly; answering with the default action');
-      outcome = this.defaultAction(faultProblem(err));
+      this.deps.log.error({ err }, 'authz decision failed unexpectedly; judged as a fault');
+      judged = { decision: this.decide({ faults: [errorMessage(err)] }), containerChecks: [] };
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    this.deps.metrics.authzRequests.inc({ decision: outcome.decision });
-    this.deps.metrics.authzDuration.observe(seconds);
-    if (this.deps.config.logAuthzRequests) this.logDecision(outcome, seconds);
-    return outcome.reply;
+    this.act(judged, seconds);
+    return replyOf(judged.decision);
   }
 
   /**
-   * The default action's reply (DEFAULT_ACTION_ALLOW) to a request that could not be decided. Only
-   * reads the config: it is the last resort when deciding itself failed, so it must not fail too.
+   * The reply when deciding itself failed (the handler's last resort): a fault, so denied in KILL
+   * mode and allowed in WARN mode, never the default action. Only reads the config: it cannot fail.
    */
-  defaultReply(problem: string): AuthzReply {
-    return this.deps.config.defaultActionAllow ? { Allow: true } : { Allow: false, Msg: `${problem}; denied as default action` };
+  faultReply(problem: string): AuthzReply {
+    return replyOf(this.decide({ faults: [problem] }));
   }
 
-  private async decide(body: Buffer): Promise<Outcome> {
+  private decide(input: Omit<DecisionInput, 'mode' | 'defaultActionAllow' | 'allowUnknownActions' | 'requireBody'>): Decision {
+    const { config } = this.deps;
+    return decide({ mode: config.mode, defaultActionAllow: config.defaultActionAllow, allowUnknownActions: config.authzAllowUnknown, requireBody: config.authzRequireBody, ...input });
+  }
+
+  private notARequest(problem: string): Judged {
+    return { decision: this.decide({ envelopeProblem: `malformed AuthZ request: ${problem}` }), containerChecks: [] };
+  }
+
+  private async judge(body: Buffer): Promise<Judged> {
     const envelope = parseEnvelope(body);
-    if (!envelope.ok) return this.defaultAction(`malformed AuthZ request: ${envelope.problem}`);
-    const built = buildRequest(envelope.value);
-    if (!built.ok) return this.defaultAction(`malformed AuthZ request: ${built.problem}`);
-    const request = built.value;
-    const requestJson = built.json;
+    if (!envelope.ok) return this.notARequest(envelope.problem);
+    const facts = requestFacts(envelope.value, { engineApiVersion: this.deps.engineApiVersion?.() });
     // One request is judged with one rule set, even if a reload swaps it meanwhile.
     const rules = this.deps.rules();
-
-    // Request rules and container rules are judged concurrently, so they share one sandbox batch
-    // (one round trip to the rule worker) instead of paying for two.
-    const [requestJudgement, containerCheck] = await Promise.all([
-      judgeRequest(request, rules.requestRules, this.deps.judgeOptions, rules.evaluator, requestJson),
-      this.containerFor(request, envelope.value).then(async (container) =>
-        container === undefined || container === 'default' ? container : { container, judgement: await this.judge(container, rules) },
-      ),
+    const faults: string[] = [];
+    const { judgeOptions } = this.deps;
+    // Request and container rules are asked for together so they share one evaluation batch.
+    const [requestJudgement, containerChecks] = await Promise.all([
+      judgeRequest(facts.request, rules.requestRules, judgeOptions, rules.evaluator).catch((err: unknown) => {
+        faults.push(`request rules: ${errorMessage(err)}`);
+        return undefined;
+      }),
+      this.containerChecks(facts, rules, faults),
     ]);
-    if (requestJudgement.violations.length > 0) {
-      const denied = requestJudgement.mode === 'KILL';
-      this.deps.enforcer.handleRequest(request, requestJudgement, denied ? 'denied' : 'warned');
-      this.logViolation(request, requestJudgement, denied, '');
-      if (denied) return this.deny(request, reasonsOf(requestJudgement));
-    }
-
-    const missing = this.deps.config.authzRequireBody ? missingBodyReason(request, envelope.value) : undefined;
-    if (missing) {
-      const denied = this.deps.config.mode === 'KILL';
-      this.deps.log.warn({ method: request.method, uri: request.uri, action: request.action, denied }, missing);
-      if (denied) return this.deny(request, [`${missing}; denied (AUTHZ_REQUIRE_BODY)`]);
-    }
-
-    if (containerCheck === 'default') return this.defaultAction(`cannot inspect the container of ${request.method} ${request.path}`, request);
-    if (containerCheck && containerCheck.judgement.violations.length > 0) {
-      const { container, judgement } = containerCheck;
-      const denied = judgement.mode === 'KILL';
-      this.deps.enforcer.handleContainer(container, judgement, denied ? 'denied' : 'warned');
-      this.logViolation(request, judgement, denied, container.name);
-      if (denied) return this.deny(request, reasonsOf(judgement));
-      return { decision: 'warn', reply: { Allow: true }, violated: reasonsOf(judgement), request };
-    }
-    const warned = requestJudgement.violations.length > 0 || missing !== undefined;
-    return { decision: warned ? 'warn' : 'allow', reply: { Allow: true }, violated: reasonsOf(requestJudgement), request };
+    const decision = this.decide({
+      action: facts.request.action,
+      method: facts.request.method,
+      path: facts.request.path,
+      faults,
+      unreadable: facts.unreadable,
+      missingBody: facts.missingBody,
+      judgements: [...(requestJudgement ? [requestJudgement] : []), ...containerChecks.map((check) => check.judgement)],
+    });
+    return { decision, facts, requestJudgement, containerChecks };
   }
 
-  /** The container a create or update would produce, in inspect shape; undefined for other calls. */
-  private async containerFor(request: Request, envelope: AuthzEnvelope): Promise<Container | undefined | 'default'> {
-    const owner = envelope.User;
-    if (request.action === 'containersCreate' && request.method === 'POST') {
-      const body = (request.body ?? {}) as Record<string, unknown>;
-      const name = typeof request.query['name'] === 'string' ? request.query['name'] : '';
-      const config: Record<string, unknown> = {};
-      for (const key of CONFIG_FIELD_NAMES) if (key in body) config[key] = body[key];
-      const params: ContainerParams = {
-        Name: name === '' ? '' : `/${name}`,
-        Config: config,
-        HostConfig: isObject(body['HostConfig']) ? (body['HostConfig'] as HostConfig) : {},
-      };
-      return this.authzContainer('', params, owner);
+  /** The container(s) the request would produce, judged; failures are added to `faults`. */
+  private async containerChecks(facts: RequestFacts, rules: RuleSet, faults: string[]): Promise<ContainerCheck[]> {
+    let views: ContainerParams[];
+    let id = '';
+    try {
+      const planned = await this.plannedContainers(facts);
+      if (!planned) return [];
+      ({ views, id } = planned);
+    } catch (err: unknown) {
+      faults.push(errorMessage(err));
+      return [];
     }
-    if (request.action === 'containersUpdate' && request.method === 'POST') {
-      const id = decodeURIComponent(request.path.split('/')[2] ?? '');
-      let current: ContainerParams;
-      try {
-        current = await this.deps.docker.inspect(id);
-      } catch (err: unknown) {
-        // dockerd answers 404 itself; anything else means we cannot tell what the update would do.
-        if (err instanceof DockerError && err.notFound) return undefined;
-        this.deps.log.error({ err, container: id }, 'cannot inspect the container being updated');
-        return 'default';
-      }
-      const params: ContainerParams = { ...current, HostConfig: applyUpdate(current.HostConfig ?? {}, (request.body ?? {}) as Record<string, unknown>) };
-      return this.authzContainer(current.Id ?? id, params, owner);
-    }
-    return undefined;
+    const owner = facts.request.user;
+    const checks = await Promise.all(
+      views.map(async (params) => {
+        try {
+          const container = buildContainer({ id, params, metrics: {}, image: await this.deps.inspector.imageName(params), position: 0, checkSource: 'authz', owner });
+          return { container, judgement: await this.judgeContainer(container, rules) };
+        } catch (err: unknown) {
+          faults.push(`container rules: ${errorMessage(err)}`);
+          return undefined;
+        }
+      }),
+    );
+    return checks.filter((check): check is ContainerCheck => check !== undefined);
   }
 
-  /** A Container for AuthZ checks: no metrics, position deferred (see judge()). */
-  private async authzContainer(id: string, params: ContainerParams, owner: string): Promise<Container> {
-    return buildContainer({ id, params, metrics: {}, image: await this.deps.inspector.imageName(params), position: 0, checkSource: 'authz', owner });
+  /** What a create, an update or a legacy start would make of the container; undefined for other calls. */
+  private async plannedContainers(facts: RequestFacts): Promise<{ views: ContainerParams[]; id: string } | undefined> {
+    const { request, route } = facts;
+    if (route.action === 'containersCreate') {
+      return { views: containersFromCreate(facts.wrapper ?? readContainerWrapper(undefined), formValue(facts.target.query, 'name')), id: '' };
+    }
+    const legacyStart = route.action === 'containersStart' && facts.wrapper !== undefined && runsBelow(route.apiVersion, '1.24');
+    if (route.action !== 'containersUpdate' && !legacyStart) return undefined;
+    const name = request.vars['name'] ?? '';
+    let current: ContainerParams;
+    try {
+      current = await this.deps.docker.inspect(name);
+    } catch (err: unknown) {
+      // dockerd answers 404 itself; anything else means we cannot tell what the call would do.
+      if (err instanceof DockerError && err.notFound) return undefined;
+      throw new Error(`cannot inspect container ${JSON.stringify(name)}: ${errorMessage(err)}`, { cause: err });
+    }
+    const id = current.Id ?? name;
+    if (legacyStart) return { views: [containerAfterLegacyStart(current, facts.wrapper!)], id };
+    const update = request.body !== null && typeof request.body === 'object' ? (request.body as Record<string, unknown>) : {};
+    return { views: [containerAfterUpdate(current, update, facts.effectiveApiVersion)], id };
   }
 
   /** Judges with `position` deferred: the running-container count is fetched only if a rule reads it. */
-  private async judge(container: Container, rules: RuleSet): Promise<Judgement> {
+  private async judgeContainer(container: Container, rules: RuleSet): Promise<Judgement> {
     const { judgeOptions } = this.deps;
     const first = await judgeContainer(container, rules.containerRules, rules.whitelistRules, judgeOptions, rules.evaluator, ['position']);
     if (!first.deferredRead.includes('position')) return first;
@@ -163,67 +183,33 @@ export class AuthzService {
     return judgeContainer(positioned, rules.containerRules, rules.whitelistRules, judgeOptions, rules.evaluator);
   }
 
-  private deny(request: Request, reasons: readonly string[]): Outcome {
-    return { decision: 'deny', reply: { Allow: false, Msg: reasons.join(', ') }, violated: reasons, request };
-  }
-
-  private defaultAction(problem: string, request?: Request): Outcome {
-    const allow = this.deps.config.defaultActionAllow;
-    this.deps.log.warn({ problem, allow }, 'answering an AuthZ request with the default action (DEFAULT_ACTION_ALLOW)');
-    return {
-      decision: allow ? 'default_allow' : 'default_deny',
-      reply: this.defaultReply(problem),
-      violated: [],
-      request,
-    };
-  }
-
-  private logViolation(request: Request, judgement: Judgement, denied: boolean, container: string): void {
-    this.deps.log.warn(
-      { method: request.method, uri: request.uri, action: request.action, user: request.user || '[unknown]', container, rules: reasonsOf(judgement), mode: judgement.mode },
-      denied ? 'authorization denied: rules violated' : 'rules violated; allowed in WARN mode',
-    );
-  }
-
-  /** One JSON line per decision (LOG_AUTHZ_REQUESTS): no Env values, no headers. */
-  private logDecision(outcome: Outcome, seconds: number): void {
-    const request = outcome.request;
-    this.deps.log.info(
-      {
-        decisionId: randomUUID(),
-        user: request?.user || '[unknown]',
-        method: request?.method ?? null,
-        uri: request?.uri ?? null,
-        action: request?.action ?? null,
-        allow: outcome.reply.Allow,
-        decision: outcome.decision,
-        violated: outcome.violated,
-        latencyMs: Number((seconds * 1000).toFixed(3)),
-      },
-      'authz decision',
-    );
-  }
-}
-
-/** What the default-action reply says when deciding failed unexpectedly. */
-export function faultProblem(err: unknown): string {
-  return `authorization plugin error: ${(err as Error)?.message ?? String(err)}`;
-}
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}
-
-/** dockerd's update semantics: zero values leave a setting unchanged; a restart policy with a name replaces it. */
-export function applyUpdate(current: HostConfig, update: Record<string, unknown>): HostConfig {
-  const next: Record<string, unknown> = { ...current };
-  for (const [key, value] of Object.entries(update)) {
-    if (key === 'RestartPolicy') {
-      if (isObject(value) && typeof value['Name'] === 'string' && value['Name'] !== '') next[key] = value;
-      continue;
+  /** Acts once on the decision: detections and triggers, metrics, logs. */
+  private act(judged: Judged, seconds: number): void {
+    const { decision, facts, requestJudgement, containerChecks } = judged;
+    const { metrics, log, enforcer } = this.deps;
+    const request = facts ? redactRequest(facts.request) : undefined;
+    const taken = decision.allow ? 'warned' : 'denied';
+    if (request && requestJudgement && requestJudgement.violations.length > 0) enforcer.handleRequest(request, requestJudgement, requestJudgement.mode === 'KILL' ? taken : 'warned');
+    // Two views of one create (old and new engines) are one subject: record the first that violates.
+    const violating = containerChecks.find((check) => check.judgement.violations.length > 0);
+    if (violating) enforcer.handleContainer(violating.container, violating.judgement, violating.judgement.mode === 'KILL' ? taken : 'warned');
+    for (const kind of decision.unjudgeable) metrics.authzUnjudgeable.inc({ kind });
+    metrics.authzRequests.inc({ decision: decision.label });
+    metrics.authzDuration.observe(seconds);
+    const summary = { method: request?.method ?? null, uri: request ? redactUri(request.uri) : null, action: request?.action ?? null, user: request?.user || '[unknown]' };
+    if (decision.unjudgeable.length > 0 || decision.label === 'default_allow' || decision.label === 'default_deny') {
+      log.warn({ ...summary, allow: decision.allow, kinds: decision.unjudgeable, reasons: decision.reasons }, decision.allow ? 'request cannot be judged as dockerd will run it; allowed (WARN mode or default action)' : 'request cannot be judged as dockerd will run it; denied');
+    } else if (decision.reasons.length > 0) {
+      log.warn({ ...summary, container: violating?.container.name ?? '', rules: decision.reasons }, decision.allow ? 'rules violated; allowed in WARN mode' : 'authorization denied: rules violated');
     }
-    if (value === null || value === 0 || value === '' || (Array.isArray(value) && value.length === 0)) continue;
-    next[key] = value;
+    if (this.deps.config.logAuthzRequests) {
+      log.info({ decisionId: randomUUID(), ...summary, allow: decision.allow, decision: decision.label, violated: decision.reasons, latencyMs: Number((seconds * 1000).toFixed(3)) }, 'authz decision');
+    }
   }
-  return next as HostConfig;
 }
+
+function replyOf(decision: Decision): AuthzReply {
+  return decision.allow ? { Allow: true } : { Allow: false, Msg: decision.msg ?? 'denied' };
+}
+
+export type { Request };

@@ -216,21 +216,29 @@ export interface Request {
   readonly method: string;
   /** URI as sent by the client, e.g. `/v1.41/containers/create?name=web`. */
   readonly uri: string;
-  /** Path without the `/v1.xx` prefix and query, e.g. `/containers/create`. */
+  /** Percent-decoded path without the `/v1.xx` prefix and query, e.g. `/containers/create`. */
   readonly path: string;
   /** API version from the prefix (`'1.41'`), or `''`. */
   readonly apiVersion: string;
-  /** Parsed query string; repeated keys become arrays. */
+  /** Parsed query string (as Go parses it); repeated keys become arrays. dockerd reads the first value of a repeated key. */
   readonly query: Readonly<Record<string, string | string[]>>;
-  /** Named action such as `containersCreate`, `containersArchive`, `imagesCreate`; `unknown` for unmapped routes. */
+  /** Named action such as `containersCreate`, `containersArchive`, `imagesCreate`; `unknown` for routes dockerd's table lacks. */
   readonly action: string;
+  /** The action's family: `containers`, `exec`, `images`, `networks`, `volumes`, `swarm`, `nodes`, `services`, `tasks`, `secrets`, `configs`, `plugins`, `system`, `debug`; `unknown` with the action. */
+  readonly namespace: string;
+  /** Route variables as dockerd reads them: `name` (container, image, volume, plugin, exec routes), `id` (network, service, node, task, secret, config routes). */
+  readonly vars: Readonly<Record<string, string>>;
   /** TLS client certificate user, or `''`. */
   readonly user: string;
   /** `'TLS'` when the user comes from a client certificate, else `''`. */
   readonly authMethod: string;
   /** Request headers as dockerd forwarded them (authorization headers are stripped by dockerd). */
   readonly headers: Readonly<Record<string, string>>;
-  /** Decoded JSON body, or undefined. */
+  /**
+   * The JSON body as dockerd decodes it: field names in Docker's casing whatever the client wrote,
+   * keys dockerd ignores left out, `null`s applied as Go applies them; a create body's `HostConfig` is
+   * the one dockerd will use (top-level HostConfig fields merged in). Undefined without a body.
+   */
   readonly body: unknown;
   /** The AuthZ envelope as received, without `RequestBody` (read the decoded `body`). */
   readonly raw: Readonly<Record<string, unknown>>;

@@ -6,6 +6,7 @@ import type { Metrics } from '../metrics';
 import type { Verdict } from '../rules/api';
 import { readRuleSource, type RuleFileInfo } from '../rules/loader';
 import { RuleLoadError } from '../rules/rule-load-error';
+import { boundedCopy } from '../util/bounded';
 import type { TriggerWorkerData, WorkerMessage } from './protocol';
 
 export interface TriggerRunnerOptions {
@@ -22,10 +23,13 @@ export interface TriggerRunnerOptions {
 
 const DEFAULT_MAX_PENDING = 1000;
 
-/** A verdict as triggers see it: plain data (it crosses into a worker thread). */
+/** Characters of keys and strings a verdict's subject keeps (it waits in a queue of up to 1,000). */
+export const MAX_SUBJECT_CHARS = 16_384;
+
+/** A verdict as triggers see it: plain data (it crosses into a worker thread), its subject cut to MAX_SUBJECT_CHARS. */
 export function toVerdict(report: ViolationReport): Verdict {
   return {
-    subject: report.subject as Verdict['subject'],
+    subject: boundedCopy(report.subject, MAX_SUBJECT_CHARS).value as Verdict['subject'],
     kind: report.kind,
     reasons: [...report.reasons],
     mode: report.judgement.mode,

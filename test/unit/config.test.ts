@@ -25,7 +25,12 @@ describe('config', () => {
     expect(config.stopTimeoutS).to.equal(10);
     expect(config.ruleTimeoutMs).to.equal(200);
     expect(config.dockerEndpoint).to.deep.equal({ kind: 'unix', socketPath: '/var/run/docker.sock' });
-    expect(config.whiteList.entries).to.deep.equal(['docker-enforcer', 'docker_enforcer']);
+    // Deliberately not the original's `docker-enforcer,docker_enforcer`: a name anyone can take.
+    expect(config.whiteList.entries).to.deep.equal([]);
+    expect(config.selfContainer).to.equal('');
+    expect(config.authzOnHttpPort).to.equal(true);
+    expect(config.authzAllowUnknown).to.equal(false);
+    expect(config.authzAllowedPeers.entries).to.deep.equal(['127.0.0.0/8', '::1']);
     expect(config.imageWhiteList.entries).to.deep.equal([]);
     expect(config.rulesPath).to.equal('/srv/rules/rules.ts');
     expect(Object.isFrozen(config)).to.equal(true);
@@ -47,6 +52,12 @@ describe('config', () => {
     expect(problems).to.have.length(6);
     expect(problems.join('\n')).to.include('MODE="STOP"').and.include('CHECK_INTERVAL_S="ten"').and.include('RUN_PERIODIC="maybe"');
     expect(problems.join('\n')).to.include('WHITE_LIST: entry "([bad"').and.include('DOCKER_SOCKET').and.include('LOG_LEVEL="loud"');
+  });
+
+  it('reads AUTHZ_ALLOWED_PEERS as addresses and CIDR ranges, naming each bad entry', () => {
+    const problems = problemsOf({ AUTHZ_ALLOWED_PEERS: '10.0.0.0/8,fd00::/8,10.1.2.3,not-an-ip,10.0.0.0/33,::1/x', SELF_CONTAINER: 'a b' });
+    expect(problems.join('\n')).to.include('"not-an-ip"').and.include('"10.0.0.0/33"').and.include('"::1/x"').and.include('SELF_CONTAINER="a b"');
+    expect(problems).to.have.length(4);
   });
 
   it('rejects out-of-range numbers', () => {

@@ -27,7 +27,7 @@ function detection(overrides: Partial<DetectionInput>): DetectionInput {
 }
 
 function deps(overrides: { periodic?: PeriodicRunStatus | null; health?: HealthReport } = {}): HttpDeps {
-  const store = new DetectionStore(100);
+  const store = new DetectionStore({ capacity: 100 });
   store.record(detection({ id: 'old', name: 'old-one' }), new Date('2026-11-22T09:00:00.000Z'));
   store.record(detection({ id: 'new', name: 'tricky "name" \\ <script>x</script>', violatedRules: ['rule with "quotes"'] }), new Date('2026-11-22T10:30:00.000Z'));
   const ruleSet: RuleSet = {

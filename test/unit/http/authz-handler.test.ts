@@ -11,10 +11,12 @@ function fakeService(): { service: AuthzService; calls: Array<{ bytes: number; p
       calls.push({ bytes: body.length, problem });
       return problem ? { Allow: false, Msg: problem } : { Allow: true };
     },
-    defaultReply: (problem: string): AuthzReply => ({ Allow: false, Msg: `${problem}; denied as default action` }),
+    faultReply: (problem: string): AuthzReply => ({ Allow: false, Msg: `the request could not be judged: ${problem}` }),
   } as unknown as AuthzService;
   return { service, calls };
 }
+
+const OPEN = { serve: true, allowPeer: () => true };
 
 const koa = (_req: unknown, res: { writeHead(status: number): void; end(body: string): void }): void => {
   res.writeHead(418);
@@ -24,7 +26,7 @@ const koa = (_req: unknown, res: { writeHead(status: number): void; end(body: st
 describe('AuthZ plugin endpoints (plain node:http in front of koa)', () => {
   it('activates as an authz plugin and allows every response', async () => {
     const { service } = fakeService();
-    const handler = authzHandler(service, koa as never);
+    const handler = authzHandler(service, koa as never, OPEN);
     const activate = await request(handler).post('/Plugin.Activate');
     expect(activate.status).to.equal(200);
     expect(activate.body).to.deep.equal({ Implements: ['authz'] });
@@ -34,7 +36,7 @@ describe('AuthZ plugin endpoints (plain node:http in front of koa)', () => {
 
   it('hands the envelope to the service whatever its Content-Type, and answers in JSON', async () => {
     const { service, calls } = fakeService();
-    const res = await request(authzHandler(service, koa as never))
+    const res = await request(authzHandler(service, koa as never, OPEN))
       .post('/AuthZPlugin.AuthZReq')
       .set('content-type', 'application/vnd.docker.plugins.v1.2+json')
       .send('{"RequestMethod":"GET","RequestUri":"/_ping"}');
@@ -46,27 +48,49 @@ describe('AuthZ plugin endpoints (plain node:http in front of koa)', () => {
 
   it('answers an oversized envelope with the default action, not an HTTP error', async () => {
     const { service, calls } = fakeService();
-    const res = await request(authzHandler(service, koa as never)).post('/AuthZPlugin.AuthZReq').send(Buffer.alloc(MAX_ENVELOPE_BYTES + 1, 0x20));
+    const res = await request(authzHandler(service, koa as never, OPEN)).post('/AuthZPlugin.AuthZReq').send(Buffer.alloc(MAX_ENVELOPE_BYTES + 1, 0x20));
     expect(res.status).to.equal(200);
     expect(calls[0]!.problem).to.equal(`envelope larger than ${MAX_ENVELOPE_BYTES} bytes`);
   });
 
-  it('answers with the default action, not a blanket allow, if deciding ever fails outright', async () => {
+  it('answers as a fault (denied in KILL mode), never a blanket allow, if deciding ever fails outright', async () => {
     const { service } = fakeService();
     const failing = { ...service, authorize: () => Promise.reject(new Error('metrics registry gone')) } as unknown as AuthzService;
-    const res = await request(authzHandler(failing, koa as never)).post('/AuthZPlugin.AuthZReq').send('{}');
+    const res = await request(authzHandler(failing, koa as never, OPEN)).post('/AuthZPlugin.AuthZReq').send('{}');
     expect(res.status).to.equal(200);
-    expect(res.body).to.deep.equal({ Allow: false, Msg: 'authorization plugin error: metrics registry gone; denied as default action' });
+    expect(res.body).to.deep.equal({ Allow: false, Msg: 'the request could not be judged: authorization plugin error: metrics registry gone' });
   });
 
   it('refuses other methods on plugin paths with 405 JSON, and leaves every other path to koa', async () => {
     const { service } = fakeService();
-    const handler = authzHandler(service, koa as never);
+    const handler = authzHandler(service, koa as never, OPEN);
     const wrong = await request(handler).get('/AuthZPlugin.AuthZReq');
     expect(wrong.status).to.equal(405);
     expect(wrong.headers['allow']).to.equal('POST');
     expect(wrong.body).to.deep.equal({ error: 'method GET not allowed on /AuthZPlugin.AuthZReq' });
     const other = await request(handler).get('/rules');
     expect(other.status).to.equal(418);
+  });
+
+  it('refuses callers outside the allowed peers with 403 on every plugin path, counting each', async () => {
+    const { service, calls } = fakeService();
+    const refused: string[] = [];
+    const handler = authzHandler(service, koa as never, { serve: true, allowPeer: () => false, onRefused: (req) => refused.push(req.url ?? '') });
+    for (const path of ['/Plugin.Activate', '/AuthZPlugin.AuthZReq', '/AuthZPlugin.AuthZRes']) {
+      const res = await request(handler).post(path).send('{"RequestMethod":"GET","RequestUri":"/_ping"}');
+      expect(res.status, path).to.equal(403);
+      expect(res.body.error).to.match(/AUTHZ_ALLOWED_PEERS/);
+    }
+    expect(calls).to.deep.equal([]);
+    expect(refused).to.deep.equal(['/Plugin.Activate', '/AuthZPlugin.AuthZReq', '/AuthZPlugin.AuthZRes']);
+    // The stats API stays open to everyone.
+    expect((await request(handler).get('/metrics')).status).to.equal(418);
+  });
+
+  it('leaves the plugin paths to koa (404 there) when this listener does not serve them', async () => {
+    const { service, calls } = fakeService();
+    const handler = authzHandler(service, koa as never, { serve: false, allowPeer: () => true });
+    expect((await request(handler).post('/AuthZPlugin.AuthZReq').send('{}')).status).to.equal(418);
+    expect(calls).to.deep.equal([]);
   });
 });

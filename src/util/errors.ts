@@ -1,0 +1,6 @@
+/** The text of anything thrown: an Error's message, or the value itself as a string. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof Error) return err.message;
+  if (err !== null && typeof err === 'object' && typeof (err as { message?: unknown }).message === 'string') return (err as { message: string }).message;
+  return String(err);
+}
