@@ -161,10 +161,13 @@ describe('AuthZ plugin mode through a real dockerd', function () {
     await useEnforcer({ DEFAULT_ACTION_ALLOW: 'False' });
     const denied = await post('{not json');
     expect(denied['Allow']).to.equal(false);
-    expect(String(denied['Msg'])).to.match(/^malformed AuthZ request: envelope is not JSON/);
+    expect(String(denied['Msg'])).to.match(/^Denied as default action: malformed AuthZ request: envelope is not JSON/);
     const badBase64 = await post(JSON.stringify({ RequestMethod: 'POST', RequestUri: '/v1.41/containers/create', RequestBody: '@@@@' }));
     expect(String(badBase64['Msg'])).to.include('RequestBody is not valid base64');
-    const notJsonBody = await post(JSON.stringify({ RequestMethod: 'POST', RequestUri: '/v1.41/containers/create', RequestBody: Buffer.from('nope').toString('base64') }));
+    // A Docker request whose body cannot be read is not a malformed envelope: denied in KILL mode whatever the default.
+    await useEnforcer({ DEFAULT_ACTION_ALLOW: 'True' });
+    const notJsonBody = await post(JSON.stringify({ RequestMethod: 'POST', RequestUri: '/v1.41/containers/create', RequestHeaders: { 'Content-Type': 'application/json' }, RequestBody: Buffer.from('nope').toString('base64') }));
+    expect(notJsonBody['Allow']).to.equal(false);
     expect(String(notJsonBody['Msg'])).to.include('is not valid JSON');
     const activate = await fetch(`${enforcer!.url}/Plugin.Activate`, { method: 'POST' });
     expect(await activate.json()).to.deep.equal({ Implements: ['authz'] });
