@@ -33,6 +33,8 @@ export interface TestEngine {
   readonly configFile: string;
   stop(): Promise<void>;
   restart(): Promise<void>;
+  /** Freezes dockerd (SIGSTOP) for `ms`, then lets it run again (SIGCONT). */
+  freeze(ms: number): Promise<void>;
   writeDaemonConfig(config: Record<string, unknown>): Promise<void>;
   runContainer(options: RunOptions): Promise<string>;
   isRunning(nameOrId: string): Promise<boolean>;
@@ -153,6 +155,17 @@ class ThrowawayEngine implements TestEngine {
   async restart(): Promise<void> {
     await this.stopDaemon();
     await this.start();
+  }
+
+  async freeze(ms: number): Promise<void> {
+    const pid = this.child?.pid;
+    if (!pid) throw new Error('dockerd is not running');
+    process.kill(pid, 'SIGSTOP');
+    try {
+      await sleep(ms);
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
   }
 
   async writeDaemonConfig(config: Record<string, unknown>): Promise<void> {
