@@ -162,10 +162,12 @@ export async function judgeContainer(
   };
 }
 
-/** Judges a request against request rules (no whitelists, as in the original). `requestJson`: the request as JSON, if known. */
-export async function judgeRequest(request: unknown, rules: RuleGroup, options: JudgeOptions, evaluator: Evaluator, requestJson?: string): Promise<Judgement> {
+/**
+ * Judges a request against request rules (no whitelists, as in the original). `deferred` names
+ * Request fields holding placeholders (the container a path names, looked up only if a rule reads it).
+ */
+export async function judgeRequest(request: unknown, rules: RuleGroup, options: JudgeOptions, evaluator: Evaluator, deferred: readonly string[] = []): Promise<Judgement> {
   if (rules.rules.length === 0) return NO_VIOLATION;
-  const argsJson = requestJson === undefined ? undefined : `[${requestJson}]`;
-  const [result] = await evaluator.evaluate([ruleJob(rules, rules.rules, [request], options.stopOnFirstViolation, [], argsJson)]);
-  return collectViolations(rules.rules, result?.outcomes ?? [], options);
+  const [result] = await evaluator.evaluate([ruleJob(rules, rules.rules, [request], options.stopOnFirstViolation, deferred)]);
+  return { ...collectViolations(rules.rules, result?.outcomes ?? [], options), deferredRead: result?.read ?? [] };
 }

@@ -102,10 +102,9 @@ export class AuthzService {
     // One request is judged with one rule set, even if a reload swaps it meanwhile.
     const rules = this.deps.rules();
     const faults: string[] = [];
-    const { judgeOptions } = this.deps;
     // Request and container rules are asked for together so they share one evaluation batch.
     const [requestJudgement, containerChecks] = await Promise.all([
-      judgeRequest(facts.request, rules.requestRules, judgeOptions, rules.evaluator).catch((err: unknown) => {
+      this.judgeRequestRules(facts, rules).catch((err: unknown) => {
         faults.push(`request rules: ${errorMessage(err)}`);
         return undefined;
       }),
@@ -121,6 +120,26 @@ export class AuthzService {
       judgements: [...(requestJudgement ? [requestJudgement] : []), ...containerChecks.map((check) => check.judgement)],
     });
     return { decision, facts, requestJudgement, containerChecks };
+  }
+
+  /**
+   * Request rules, with `r.container` deferred: the container a path names is looked up (one inspect)
+   * only when a rule reads it, then the rules run again with it.
+   */
+  private async judgeRequestRules(facts: RequestFacts, rules: RuleSet): Promise<Judgement> {
+    const { judgeOptions } = this.deps;
+    const target = namesExistingContainer(facts) ? facts.request.vars['name'] : undefined;
+    const first = await judgeRequest(facts.request, rules.requestRules, judgeOptions, rules.evaluator, target === undefined ? [] : ['container']);
+    if (target === undefined || !first.deferredRead.includes('container')) return first;
+    let container: Request['container'];
+    try {
+      const params = await this.deps.docker.inspect(target);
+      container = { id: params.Id ?? '', name: (params.Name ?? '').replace(/^\//, '') };
+    } catch (err: unknown) {
+      if (!(err instanceof DockerError && err.notFound)) throw new Error(`cannot inspect container ${JSON.stringify(target)}: ${errorMessage(err)}`, { cause: err });
+      container = null;
+    }
+    return judgeRequest({ ...facts.request, container }, rules.requestRules, judgeOptions, rules.evaluator);
   }
 
   /** The container(s) the request would produce, judged; failures are added to `faults`. */
@@ -206,6 +225,12 @@ export class AuthzService {
       log.info({ decisionId: randomUUID(), ...summary, allow: decision.allow, decision: decision.label, violated: decision.reasons, latencyMs: Number((seconds * 1000).toFixed(3)) }, 'authz decision');
     }
   }
+}
+
+/** Routes whose `{name}` is an existing container (create, list and prune name none). */
+function namesExistingContainer(facts: RequestFacts): boolean {
+  const { namespace, action, vars } = facts.request;
+  return vars['name'] !== undefined && (namespace === 'containers' || action === 'execCreate');
 }
 
 function replyOf(decision: Decision): AuthzReply {

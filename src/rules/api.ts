@@ -228,6 +228,12 @@ export interface Request {
   readonly namespace: string;
   /** Route variables as dockerd reads them: `name` (container, image, volume, plugin, exec routes), `id` (network, service, node, task, secret, config routes). */
   readonly vars: Readonly<Record<string, string>>;
+  /**
+   * The existing container the path names (`/containers/{id or name}/…`, exec create), as dockerd
+   * resolves it (full id, name, or id prefix): looked up only when a rule reads it; `null` when dockerd
+   * knows no such container (it answers 404 itself); undefined for other routes.
+   */
+  readonly container?: { readonly id: string; readonly name: string } | null;
   /** TLS client certificate user, or `''`. */
   readonly user: string;
   /** `'TLS'` when the user comes from a client certificate, else `''`. */

@@ -15,7 +15,7 @@ const RULES = `export const rules: ContainerRule[] = [
   { name: 'cpu shares at most 1024', rule: (c) => (c.params.HostConfig?.CpuShares ?? 0) > 1024 },
 ];`;
 const REQUEST_RULES = `export const requestRules: RequestRule[] = [
-  { name: 'no docker cp into test containers', rule: (r) => r.action === 'containersArchive' && r.method === 'PUT' && r.path.split('/')[2].startsWith('test') },
+  { name: 'no docker cp into test containers', rule: (r) => r.action === 'containersArchive' && r.method === 'PUT' && (r.container?.name ?? '').startsWith('test') },
 ];`;
 
 /** A raw Engine API call on the throwaway engine's socket. */
@@ -108,10 +108,13 @@ describe('AuthZ plugin mode through a real dockerd', function () {
 
   it('refuses docker cp into containers named test*, and accepts it for others', async () => {
     const engine = testEngine();
-    await engine.runContainer({ name: 'test-box' });
     await engine.runContainer({ name: 'other-box' });
+    const testBox = await engine.runContainer({ name: 'test-box' });
     const denied = await errorOf(engine.docker.getContainer('test-box').putArchive(tarOf('hello.txt', 'hi'), { path: '/tmp' }));
     expect(denied).to.include('no docker cp into test containers');
+    // Addressed by an id prefix, it is still the container named test-box.
+    const byId = await errorOf(engine.docker.getContainer(testBox.slice(0, 12)).putArchive(tarOf('hello.txt', 'hi'), { path: '/tmp' }));
+    expect(byId).to.include('no docker cp into test containers');
     await engine.docker.getContainer('other-box').putArchive(tarOf('hello.txt', 'hi'), { path: '/tmp' });
     const exec = await engine.docker.getContainer('other-box').exec({ Cmd: ['cat', '/tmp/hello.txt'], AttachStdout: true });
     const stream = await exec.start({});
