@@ -298,7 +298,7 @@ export class Daemon {
       allowedModules: config.rulesAllowedModules,
       timeoutMs: config.ruleTimeoutMs,
       onConsole: (level, args) => this.log.info({ module: 'rules', level, args: args.map(String) }, 'rule console output'),
-      onRestart: (reason, detail) => this.log.warn({ module: 'rules', reason, detail }, 'rule worker replaced; the call is judged as a violation (fail-closed)'),
+      onRestart: (reason, detail) => this.log.warn({ module: 'rules', reason, detail }, 'rule worker or host replaced; the call is judged as a violation, or the check as a fault (fail-closed)'),
     }).catch((err: unknown) => {
       if (!(err instanceof RuleSetLoadError)) throw err;
       errors.push(...err.errors);

@@ -1,20 +1,31 @@
 /**
- * Rule evaluation off the main thread, bounded in time from outside.
+ * Rule evaluation in worker threads, bounded from outside. (In the daemon this runs inside the rule
+ * host process, host-evaluator.ts, so nothing a rule does can take the daemon down.)
  *
- * Rule code runs in a worker thread (rule-worker.ts) inside vm2. The main thread batches the
- * evaluations asked for while the worker is busy (and within one event-loop turn otherwise), sends
- * each batch as one JSON text, and samples which call is running (the worker writes it to shared
- * memory) every RULE_TIMEOUT_MS/4. A call seen running for RULE_TIMEOUT_MS is given one more full
- * budget (the bound is wall-clock time, and a spurious timeout would be a fail-closed violation that
- * could stop a compliant container); then the worker is terminated, the call is marked as a
- * timeout, and the batch runs again in a fresh worker with that call skipped. So an endless rule is
- * cut off after 2 to 2.25 x RULE_TIMEOUT_MS, never before. A worker that dies inside a rule
- * (out of memory, say) gets the same treatment, the call marked as a crash.
+ * Rule code runs in a worker thread (rule-worker.ts) inside vm2. The evaluations asked for while a
+ * worker is busy gather into the next batch, sent as one JSON text. Each worker writes which call is
+ * running to shared memory; a timer samples it every RULE_TIMEOUT_MS/8 and cuts a call off:
+ *  - once it has run RULE_TIMEOUT_MS and its thread spent at least half of that on CPU (it is really
+ *    computing: an endless loop, a regular expression backtracking), or once it has run twice the
+ *    bound whatever the CPU says (a busy host can starve a rule; a spurious fail-closed timeout could
+ *    stop a compliant container);
+ *  - at once when the process grows past RSS_LIMIT_BYTES while it runs (an allocation outside the V8
+ *    heap limit: ArrayBuffers are not counted in it).
+ * Cut off means: the worker is terminated, the call is marked (a violation: fail-closed), and the
+ * batch runs again in the warm spare worker, which has the rules loaded already, so one request
+ * holds a lane for the bound and not a worker start-up on top. A worker that stops making progress
+ * between calls (a rule's leftover microtask spinning) is replaced and its batch fails (a fault).
  *
- * Why not node's `runInContext({ timeout })` around each batch on the main thread: it starts a
- * watchdog thread per call (~75 µs), and the rule work itself would then compete with HTTP and
- * Docker I/O for the one event loop.
+ * Two lanes: when the only worker has been busy with one batch for SECOND_LANE_AFTER_MS, the spare
+ * starts taking the next batches, so one slow request does not hold everyone else's decisions.
+ *
+ * Why not node's `runInContext({ timeout })` on the deciding thread: it starts a watchdog thread per
+ * call (~75 µs), and the rule work would compete with HTTP and Docker I/O for the one event loop.
+ * Why not isolated-vm or QuickJS in-thread: measured here, isolated-vm aborts the whole process when a
+ * rule grows a Map or an object past its memory limit, and QuickJS's interrupt is not checked inside
+ * C builtins (`new Array(2**32-1).includes(1)` never returned) and its memory limit counts no bytes.
  */
+import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Evaluator } from '../engine/judge';
@@ -24,9 +35,18 @@ import { CALLS_PER_JOB, MAX_JOBS_PER_BATCH, PROGRESS, TIMEOUT_ERROR_CLASS, parse
 import type { FromRuleWorker, LoadedFileEntries, RuleWorkerData } from './worker-protocol';
 
 export const CRASH_ERROR_CLASS = 'RuleWorkerCrash';
-/** Heap of the rule worker: a rule that allocates without bound kills its worker, not the daemon. */
+export const MEMORY_ERROR_CLASS = 'RuleMemoryError';
+/** Heap of each rule worker: a rule that allocates without bound kills its worker, not the process. */
 const WORKER_HEAP_MB = 256;
+/**
+ * Resident memory of the process at which the running call is cut off. A worker's heap limit does
+ * not cover ArrayBuffers (`new Uint8Array(2**31).fill(1)` is 2 GiB outside it); this does.
+ */
+export const RSS_LIMIT_BYTES = 1024 * 1024 * 1024;
 const START_TIMEOUT_MS = 30_000;
+/** A busy worker opens the second lane after this long (a normal batch takes well under a millisecond). */
+const SECOND_LANE_AFTER_MS = 20;
+const MAX_LANES = 2;
 
 export interface WorkerEvaluatorOptions {
   /** Rule files, transpiled. */
@@ -35,8 +55,12 @@ export interface WorkerEvaluatorOptions {
   /** RULE_TIMEOUT_MS. */
   readonly timeoutMs: number;
   readonly onConsole?: (level: string, args: unknown[]) => void;
-  /** Told when the worker is replaced (a call timed out or crashed it). */
-  readonly onRestart?: (reason: 'timeout' | 'crash', detail: string) => void;
+  /** Told when a worker is replaced (a call timed out, crashed it or used too much memory). */
+  readonly onRestart?: (reason: 'timeout' | 'crash' | 'memory' | 'stalled', detail: string) => void;
+  /** RSS at which a running call is cut off (tests lower it). */
+  readonly rssLimitBytes?: number;
+  /** Resident size at which the rule host process is killed outright (host-evaluator.ts; tests lower it). */
+  readonly hostRssCeilingBytes?: number;
 }
 
 interface Pending {
@@ -50,44 +74,53 @@ interface Batch {
   readonly items: readonly Pending[];
   readonly jobs: string;
   readonly marks: MarkedCall[];
-  /** Calls (packed, see PROGRESS) that already had their extra budget. */
+  /** Calls (packed, see PROGRESS) already given their second budget. */
   readonly graced: Set<number>;
-  /** The call seen running at the last sample, and since when. */
-  watched?: { readonly call: number; since: number };
-  /** The worker it was handed to (a replaced worker's batches are handed to the new one). */
-  sentTo?: Worker;
-  timer?: NodeJS.Timeout;
 }
 
 interface RunningWorker {
   readonly worker: Worker;
   readonly slots: Int32Array;
+  /** Its thread id, for its CPU time in /proc (undefined where /proc has none). */
+  readonly tid: number | undefined;
+  batch?: Batch;
+  sentAt?: number;
+  /** The call seen running at the last sample: since when, and the thread's CPU time then. */
+  watched?: { readonly call: number; since: number; cpuMs: number };
+  /** Whether any call of the current batch was seen running. */
+  progressed?: boolean;
+  timer?: NodeJS.Timeout;
 }
 
-/**
- * Batches handed to the worker at once. One: while it runs, new checks gather into the next batch,
- * so batches grow with load and the per-message cost (~20 µs on the main thread) is shared.
- * Measured with bench:authz, 16 connections: 1 in flight 4.9-5.9k req/s, 2: 4.4-5.0k, 4: 4.3k.
- */
-const MAX_IN_FLIGHT = 1;
+/** CPU time a thread has used, in ms (clock ticks of 10 ms), from /proc/self/task/TID/stat. */
+function threadCpuMs(tid: number | undefined): number {
+  if (tid === undefined) return 0;
+  try {
+    const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
+  }
+}
 
 export class WorkerEvaluator implements Evaluator {
-  private current: RunningWorker | undefined;
-  private starting: Promise<RunningWorker> | undefined;
+  private lanes: RunningWorker[] = [];
+  private spare: RunningWorker | undefined;
+  private spawning: Promise<RunningWorker> | undefined;
   private queue: Pending[] = [];
-  /** Sent (or to be sent) to the worker, oldest first; the worker runs them in this order. */
-  private inFlight: Batch[] = [];
   private nextBatchId = 1;
   private flushScheduled = false;
+  private laneTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   private constructor(private readonly options: WorkerEvaluatorOptions) {}
 
-  /** Starts the worker and loads the files; throws RuleSetLoadError naming every file that failed. */
+  /** Starts a worker and loads the files; throws RuleSetLoadError naming every file that failed. */
   static async start(options: WorkerEvaluatorOptions): Promise<{ evaluator: WorkerEvaluator; files: readonly LoadedFileEntries[] }> {
     const evaluator = new WorkerEvaluator(options);
     const { running, files } = await evaluator.spawn();
-    evaluator.current = running;
+    evaluator.lanes.push(running);
+    evaluator.refillSpare();
     return { evaluator, files };
   }
 
@@ -99,14 +132,18 @@ export class WorkerEvaluator implements Evaluator {
     });
   }
 
-  /** Ends the worker once nothing is pending (a later evaluate() starts a fresh one). */
+  /** Ends the workers once nothing is pending (a later evaluate() starts a fresh one). */
   close(): void {
     this.closed = true;
-    if (this.inFlight.length === 0 && this.queue.length === 0) this.stopWorker();
+    if (this.idle()) this.stopAll();
+  }
+
+  private idle(): boolean {
+    return this.queue.length === 0 && this.lanes.every((lane) => !lane.batch);
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled || this.inFlight.length >= MAX_IN_FLIGHT) return;
+    if (this.flushScheduled) return;
     this.flushScheduled = true;
     // One turn later: every evaluation asked for in this turn (and its microtasks) joins the batch.
     setImmediate(() => {
@@ -116,150 +153,234 @@ export class WorkerEvaluator implements Evaluator {
   }
 
   private flush(): void {
-    if (this.inFlight.length >= MAX_IN_FLIGHT || this.queue.length === 0) return;
+    while (this.queue.length > 0) {
+      const lane = this.freeLane();
+      if (!lane) return;
+      this.dispatch(lane, this.takeBatch());
+    }
+  }
+
+  /** An idle lane; the spare as a second lane when the only one has been busy too long; or none yet. */
+  private freeLane(): RunningWorker | undefined {
+    const idle = this.lanes.find((lane) => !lane.batch);
+    if (idle) return idle;
+    if (this.lanes.length === 0) {
+      if (this.spare) return this.promoteSpare();
+      // The spare flushes the queue once it is up (or fails every waiting evaluation).
+      void this.ensureSpare().catch(() => undefined);
+      return undefined;
+    }
+    if (this.lanes.length >= MAX_LANES) return undefined;
+    const busyFor = Math.min(...this.lanes.map((lane) => Date.now() - (lane.sentAt ?? Date.now())));
+    if (busyFor >= SECOND_LANE_AFTER_MS && this.spare) return this.promoteSpare();
+    // Look again once the busy lane has had its chance to finish.
+    clearTimeout(this.laneTimer);
+    this.laneTimer = setTimeout(() => this.flush(), Math.max(1, SECOND_LANE_AFTER_MS - busyFor));
+    this.laneTimer.unref();
+    return undefined;
+  }
+
+  private promoteSpare(): RunningWorker {
+    const spare = this.spare!;
+    this.spare = undefined;
+    this.lanes.push(spare);
+    this.refillSpare();
+    return spare;
+  }
+
+  private takeBatch(): Batch {
     let jobCount = 0;
     let take = 0;
     while (take < this.queue.length && (take === 0 || jobCount + this.queue[take]!.jobs.length <= MAX_JOBS_PER_BATCH)) jobCount += this.queue[take++]!.jobs.length;
-    const items = take === this.queue.length ? this.queue : this.queue.slice(0, take);
-    this.queue = take === this.queue.length ? [] : this.queue.slice(take);
-    let jobs: string;
-    try {
-      jobs = serializeJobs(items.length === 1 ? items[0]!.jobs : items.flatMap((item) => item.jobs));
-    } catch (err: unknown) {
-      for (const item of items) item.reject(err);
-      return;
-    }
+    const items = this.queue.slice(0, take);
+    this.queue = this.queue.slice(take);
+    const jobs = serializeJobs(items.length === 1 ? items[0]!.jobs : items.flatMap((item) => item.jobs));
     const batch: Batch = { id: this.nextBatchId, items, jobs, marks: [], graced: new Set() };
     this.nextBatchId = (this.nextBatchId % 0x7fffffff) + 1;
-    this.inFlight.push(batch);
-    this.pump();
-    if (this.queue.length > 0) this.scheduleFlush();
+    return batch;
   }
 
-  /** Hands every batch the current worker has not seen to it, in order; starts a worker if needed. */
-  private pump(): void {
-    const running = this.current;
-    if (!running) {
-      if (this.inFlight.length === 0) return;
-      this.ensureWorker().then(
-        () => this.pump(),
-        (err: unknown) => {
-          for (const batch of [...this.inFlight]) this.finish(batch, err);
-        },
-      );
-      return;
-    }
-    for (const batch of this.inFlight) {
-      if (batch.sentTo === running.worker) continue;
-      batch.sentTo = running.worker;
-      running.worker.postMessage({ type: 'evaluate', batch: batch.id, jobs: batch.jobs, marks: JSON.stringify(batch.marks) });
-      batch.watched = undefined;
-      this.arm(batch);
-    }
+  private dispatch(lane: RunningWorker, batch: Batch): void {
+    lane.batch = batch;
+    lane.sentAt = Date.now();
+    lane.watched = undefined;
+    lane.progressed = false;
+    lane.worker.ref();
+    lane.worker.postMessage({ type: 'evaluate', batch: batch.id, jobs: batch.jobs, marks: JSON.stringify(batch.marks) });
+    this.arm(lane);
   }
 
-  private arm(batch: Batch): void {
-    clearTimeout(batch.timer);
-    batch.timer = setTimeout(() => this.check(batch), Math.max(1, this.options.timeoutMs / 4));
+  private arm(lane: RunningWorker): void {
+    clearTimeout(lane.timer);
+    lane.timer = setTimeout(() => this.check(lane), Math.max(1, this.options.timeoutMs / 8));
   }
 
-  /** The timer: which call of this batch is running, and since when was it first seen? */
-  private check(batch: Batch): void {
-    const running = this.current;
-    if (!this.inFlight.includes(batch) || !running || batch.sentTo !== running.worker) return;
-    const call = this.runningCall(running, batch);
-    const now = Date.now();
-    if (call === undefined || batch.watched?.call !== call) {
-      // Waiting behind another batch, between calls, a new call, or the result is on its way.
-      batch.watched = call === undefined ? undefined : { call, since: now };
-      return this.arm(batch);
-    }
+  /** The timer: which call of the lane's batch is running, since when, on how much CPU? */
+  private check(lane: RunningWorker): void {
+    const batch = lane.batch;
+    if (!batch || !this.lanes.includes(lane)) return;
     const { timeoutMs } = this.options;
-    if (now - batch.watched.since < timeoutMs) return this.arm(batch);
-    if (!batch.graced.has(call)) {
-      batch.graced.add(call);
-      batch.watched.since = now;
-      return this.arm(batch);
+    const now = Date.now();
+    const call = this.runningCall(lane, batch);
+    if (call === undefined) {
+      // Between calls, or the result is on its way. A worker that shows no call for long is stuck
+      // outside any (a microtask a rule left behind): nothing to blame, the batch fails.
+      if (!lane.progressed && now - lane.sentAt! > Math.max(2000, 4 * timeoutMs)) return this.failLane(lane, new Error('the rule worker stopped responding'), 'stalled');
+      lane.watched = undefined;
+      return this.arm(lane);
     }
-    this.replaceWorker(batch, { ...unpack(call), errorClass: TIMEOUT_ERROR_CLASS, message: `did not return within RULE_TIMEOUT_MS=${timeoutMs} ms` }, 'timeout');
+    lane.progressed = true;
+    if (process.memoryUsage.rss() > (this.options.rssLimitBytes ?? RSS_LIMIT_BYTES)) {
+      return this.cut(lane, { ...unpack(call), errorClass: MEMORY_ERROR_CLASS, message: `used more than ${Math.round((this.options.rssLimitBytes ?? RSS_LIMIT_BYTES) / 1048576)} MiB` }, 'memory');
+    }
+    if (lane.watched?.call !== call) {
+      lane.watched = { call, since: now, cpuMs: threadCpuMs(lane.tid) };
+      return this.arm(lane);
+    }
+    const elapsed = now - lane.watched.since;
+    if (elapsed < timeoutMs) return this.arm(lane);
+    const cpu = threadCpuMs(lane.tid) - lane.watched.cpuMs;
+    if (cpu < timeoutMs / 2 && elapsed < 2 * timeoutMs && lane.tid !== undefined) return this.arm(lane);
+    this.cut(lane, { ...unpack(call), errorClass: TIMEOUT_ERROR_CLASS, message: `did not return within RULE_TIMEOUT_MS=${timeoutMs} ms` }, 'timeout');
   }
 
-  /** Decides `mark` in `batch`; every batch the old worker held runs again in a fresh one. */
-  private replaceWorker(batch: Batch, mark: MarkedCall, reason: 'timeout' | 'crash'): void {
+  /** Decides `mark` in the lane's batch, ends the lane's worker and runs the batch again elsewhere. */
+  private cut(lane: RunningWorker, mark: MarkedCall, reason: 'timeout' | 'crash' | 'memory'): void {
+    const batch = lane.batch!;
     batch.marks.push(mark);
-    this.stopWorker();
+    this.retire(lane);
     this.options.onRestart?.(reason, mark.message);
-    this.pump();
+    this.queueFirst(batch);
   }
 
-  /** The packed index of the call of `batch` running in `running`, if any. */
-  private runningCall(running: RunningWorker, batch: Batch): number | undefined {
-    if (Atomics.load(running.slots, PROGRESS.batch) !== batch.id) return undefined;
-    const call = Atomics.load(running.slots, PROGRESS.call);
+  /** Runs `batch` again before anything queued, on the spare (warm) when there is one. */
+  private queueFirst(batch: Batch): void {
+    const lane = this.lanes.find((l) => !l.batch) ?? (this.spare ? this.promoteSpare() : undefined);
+    if (lane) return this.dispatch(lane, batch);
+    this.ensureSpare().then(
+      () => {
+        const next = this.lanes.find((l) => !l.batch) ?? (this.spare ? this.promoteSpare() : undefined);
+        if (next) this.dispatch(next, batch);
+        else this.queueFirst(batch);
+      },
+      (err: unknown) => this.finish(batch, err),
+    );
+  }
+
+  private failLane(lane: RunningWorker, err: Error, reason: 'stalled' | 'crash'): void {
+    const batch = lane.batch;
+    this.retire(lane);
+    this.options.onRestart?.(reason, err.message);
+    if (batch) this.finish(batch, err);
+    this.flush();
+  }
+
+  /** Takes a lane out of service and ends its worker. */
+  private retire(lane: RunningWorker): void {
+    clearTimeout(lane.timer);
+    this.lanes = this.lanes.filter((l) => l !== lane);
+    lane.batch = undefined;
+    void lane.worker.terminate();
+  }
+
+  /** The packed index of the running call of `batch` in `lane`, if any. */
+  private runningCall(lane: RunningWorker, batch: Batch): number | undefined {
+    if (Atomics.load(lane.slots, PROGRESS.batch) !== batch.id) return undefined;
+    const call = Atomics.load(lane.slots, PROGRESS.call);
     return call < 0 ? undefined : call;
   }
 
-  private onResult(worker: Worker, id: number, json: string): void {
-    if (this.current?.worker !== worker) return;
-    const batch = this.inFlight.find((b) => b.id === id);
-    if (!batch) return;
+  private onResult(lane: RunningWorker, id: number, json: string): void {
+    const batch = lane.batch;
+    if (!batch || batch.id !== id || !this.lanes.includes(lane)) return;
+    clearTimeout(lane.timer);
+    lane.batch = undefined;
+    lane.worker.unref();
     let results: JobResult[];
     try {
       results = parseResults(json);
     } catch (err: unknown) {
-      return this.finish(batch, err);
+      this.finish(batch, err);
+      return this.afterBatch(lane);
     }
     this.finish(batch, undefined, results);
+    this.afterBatch(lane);
   }
 
-  private onWorkerDeath(worker: Worker, reason: string): void {
-    const running = this.current;
-    if (running?.worker !== worker) return; // stopped on purpose, or already handled
-    this.current = undefined;
-    const culprit = this.inFlight.find((batch) => batch.sentTo === worker && this.runningCall(running, batch) !== undefined);
-    if (!culprit) {
-      // Not inside a rule call: nothing to blame, so the checks fail (and are retried by their callers).
-      for (const batch of [...this.inFlight]) this.finish(batch, new Error(`the rule worker died: ${reason}`));
+  /** A lane just finished: more work, or back to one lane (the extra one becomes the spare). */
+  private afterBatch(lane: RunningWorker): void {
+    if (this.queue.length > 0) return this.flush();
+    if (this.lanes.length > 1) {
+      this.lanes = this.lanes.filter((l) => l !== lane);
+      if (this.spare) void lane.worker.terminate();
+      else this.spare = lane;
+    }
+    if (this.closed && this.idle()) this.stopAll();
+  }
+
+  private onWorkerDeath(running: RunningWorker, reason: string): void {
+    if (this.spare === running) {
+      this.spare = undefined;
       return;
     }
-    this.replaceWorker(culprit, { ...unpack(this.runningCall(running, culprit)!), errorClass: CRASH_ERROR_CLASS, message: `the rule worker died during this call: ${reason}` }, 'crash');
+    if (!this.lanes.includes(running)) return; // retired on purpose
+    const batch = running.batch;
+    const call = batch ? this.runningCall(running, batch) : undefined;
+    if (!batch) {
+      this.retire(running);
+      return;
+    }
+    if (call === undefined) return this.failLane(running, new Error(`the rule worker died: ${reason}`), 'crash');
+    this.cut(running, { ...unpack(call), errorClass: CRASH_ERROR_CLASS, message: `the rule worker died during this call: ${reason}` }, 'crash');
   }
 
   private finish(batch: Batch, err: unknown, results?: JobResult[]): void {
-    clearTimeout(batch.timer);
-    const index = this.inFlight.indexOf(batch);
-    if (index === -1) return;
-    this.inFlight.splice(index, 1);
     let offset = 0;
     for (const item of batch.items) {
       if (results) item.resolve(results.slice(offset, offset + item.jobs.length));
       else item.reject(err);
       offset += item.jobs.length;
     }
-    if (this.queue.length > 0) this.scheduleFlush();
-    else if (this.closed && this.inFlight.length === 0) this.stopWorker();
   }
 
-  private ensureWorker(): Promise<RunningWorker> {
-    if (this.current) return Promise.resolve(this.current);
-    this.starting ??= this.spawn().then(
+  /** Keeps one warm worker ready (rules loaded), so a cut-off costs no start-up. */
+  private refillSpare(): void {
+    if (this.closed) return;
+    void this.ensureSpare().catch(() => undefined);
+  }
+
+  private ensureSpare(): Promise<RunningWorker> {
+    if (this.spare) return Promise.resolve(this.spare);
+    this.spawning ??= this.spawn().then(
       ({ running }) => {
-        this.starting = undefined;
-        this.current = running;
+        this.spawning = undefined;
+        if (this.closed && this.idle()) {
+          void running.worker.terminate();
+          return running;
+        }
+        this.spare = running;
+        if (this.queue.length > 0) this.flush();
         return running;
       },
       (err: unknown) => {
-        this.starting = undefined;
+        this.spawning = undefined;
+        // Nothing can run: every waiting evaluation fails (its caller treats that as a fault).
+        for (const item of this.queue.splice(0)) item.reject(err);
         throw err;
       },
     );
-    return this.starting;
+    return this.spawning;
   }
 
-  private stopWorker(): void {
-    const running = this.current;
-    this.current = undefined;
-    if (running) void running.worker.terminate();
+  private stopAll(): void {
+    for (const lane of this.lanes) {
+      clearTimeout(lane.timer);
+      void lane.worker.terminate();
+    }
+    this.lanes = [];
+    if (this.spare) void this.spare.worker.terminate();
+    this.spare = undefined;
+    clearTimeout(this.laneTimer);
   }
 
   private spawn(): Promise<{ running: RunningWorker; files: readonly LoadedFileEntries[] }> {
@@ -273,9 +394,8 @@ export class WorkerEvaluator implements Evaluator {
       forwardConsole: this.options.onConsole !== undefined,
     };
     const worker = new Worker(path.join(__dirname, 'rule-worker.js'), { workerData: data, resourceLimits: { maxOldGenerationSizeMb: WORKER_HEAP_MB } });
-    const running: RunningWorker = { worker, slots: new Int32Array(progress) };
     return new Promise((resolve, reject) => {
-      let ready = false;
+      let running: RunningWorker | undefined;
       const fail = (err: unknown): void => {
         clearTimeout(timer);
         void worker.terminate();
@@ -285,9 +405,9 @@ export class WorkerEvaluator implements Evaluator {
       worker.on('message', (message: FromRuleWorker) => {
         switch (message.type) {
           case 'ready':
-            ready = true;
             clearTimeout(timer);
-            // Idle workers do not keep the process alive; a batch in flight does (its timer).
+            running = { worker, slots: new Int32Array(progress), tid: message.tid };
+            // Idle workers do not keep the process alive; a batch in flight does.
             worker.unref();
             resolve({ running, files: message.files });
             return;
@@ -295,14 +415,14 @@ export class WorkerEvaluator implements Evaluator {
             fail(new RuleSetLoadError(message.errors.map((e) => new RuleLoadError(e.location, e.detail))));
             return;
           case 'result':
-            this.onResult(worker, message.batch, message.results);
+            if (running) this.onResult(running, message.batch, message.results);
             return;
           case 'console':
             this.options.onConsole?.(message.level, [...message.args]);
         }
       });
-      worker.on('error', (err) => (ready ? this.onWorkerDeath(worker, err.message) : fail(err)));
-      worker.on('exit', (code) => (ready ? this.onWorkerDeath(worker, `exit code ${code}`) : fail(new Error(`the rule worker exited with code ${code} while loading`))));
+      worker.on('error', (err) => (running ? this.onWorkerDeath(running, err.message) : fail(err)));
+      worker.on('exit', (code) => (running ? this.onWorkerDeath(running, `exit code ${code}`) : fail(new Error(`the rule worker exited with code ${code} while loading`))));
     });
   }
 }

@@ -69,7 +69,7 @@ function describeValue(value: unknown): string {
   return Array.isArray(value) ? 'an array' : `a value of type ${typeof value}`;
 }
 
-function validateEntries(list: unknown[], spec: FileSpec, file: string): LoadedRule[] {
+function validateEntries(list: unknown[], spec: FileSpec, file: string, kindsOf: (fns: SandboxFunction[]) => string[]): LoadedRule[] {
   // The running call is reported to the main thread packed as job * CALLS_PER_JOB + entry.
   if (list.length >= CALLS_PER_JOB) throw new RuleLoadError(file, `${spec.exportName} has ${list.length} entries; at most ${CALLS_PER_JOB - 1} are supported`);
   const problems: string[] = [];
@@ -94,8 +94,22 @@ function validateEntries(list: unknown[], spec: FileSpec, file: string): LoadedR
       rules.push({ name: String(name), mode: parsedMode, fn: fn as SandboxFunction, index: rules.length });
     }
   });
+  // Rules and whitelist rules answer synchronously: a promise is always truthy, and what an async
+  // function does after its first await runs outside the call, where nothing bounds it.
+  if (spec.fnProperty === 'rule' && rules.length > 0) {
+    kindsOf(rules.map((rule) => rule.fn)).forEach((kind, i) => {
+      if (kind !== '[object Function]') problems.push(`${spec.exportName}[${i}].${spec.fnProperty} is ${describeKind(kind)}: rules must return a boolean synchronously`);
+    });
+  }
   if (problems.length > 0) throw new RuleLoadError(file, problems.join('; '));
   return rules;
+}
+
+function describeKind(kind: string): string {
+  if (kind.includes('AsyncGenerator')) return 'an async generator';
+  if (kind.includes('Async')) return 'an async function';
+  if (kind.includes('Generator')) return 'a generator';
+  return `not a plain function (${kind})`;
 }
 
 /** A rule file read and transpiled, not yet run. */
@@ -138,7 +152,7 @@ export function instantiateRules(sandbox: RuleSandbox, file: RuleSource): Loaded
     const error = err as { name?: string; message?: string };
     throw new RuleLoadError(file.path, `failed while loading: ${error.name ?? 'Error'}: ${error.message ?? String(err)}`, { cause: err });
   }
-  const rules = validateEntries(pickExport(exported, spec, file.path) as unknown[], spec, file.path);
+  const rules = validateEntries(pickExport(exported, spec, file.path) as unknown[], spec, file.path, (fns) => sandbox.kindsOf(fns));
   const handle = rules.length > 0 ? sandbox.register(rules.map((r) => r.fn)) : -1;
   return { rules, handle, info: info(rules.map((r) => r.name)) };
 }

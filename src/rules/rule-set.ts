@@ -1,5 +1,6 @@
 import type { Evaluator, RuleGroup } from '../engine/judge';
-import { WorkerEvaluator } from './evaluator';
+import { RuleHostEvaluator } from './host-evaluator';
+import type { RestartReason } from './host-protocol';
 import { readRuleSource, type RuleFileInfo, type RuleFileKind, type RuleSource } from './loader';
 import { RuleLoadError, RuleSetLoadError } from './rule-load-error';
 import type { LoadedFileEntries } from './worker-protocol';
@@ -27,7 +28,7 @@ export interface RuleSetOptions extends RuleSetPaths {
   readonly allowedModules: readonly string[];
   readonly timeoutMs: number;
   readonly onConsole?: (level: string, args: unknown[]) => void;
-  readonly onRestart?: (reason: 'timeout' | 'crash', detail: string) => void;
+  readonly onRestart?: (reason: RestartReason, detail: string) => void;
 }
 
 /**
@@ -50,9 +51,9 @@ export async function loadRuleSet(options: RuleSetOptions): Promise<RuleSet> {
       errors.push(err);
     }
   }
-  let started: Awaited<ReturnType<typeof WorkerEvaluator.start>> | undefined;
+  let started: Awaited<ReturnType<typeof RuleHostEvaluator.start>> | undefined;
   try {
-    started = await WorkerEvaluator.start({ files: sources, allowedModules: options.allowedModules, timeoutMs: options.timeoutMs, onConsole: options.onConsole, onRestart: options.onRestart });
+    started = await RuleHostEvaluator.start({ files: sources, allowedModules: options.allowedModules, timeoutMs: options.timeoutMs, onConsole: options.onConsole, onRestart: options.onRestart });
   } catch (err: unknown) {
     if (!(err instanceof RuleSetLoadError)) throw err;
     errors.push(...err.errors);

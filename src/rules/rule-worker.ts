@@ -3,6 +3,7 @@
  * from outside: it reads which call is running from shared memory and terminates this thread when
  * one overruns, so a spinning rule never blocks the event loop that answers dockerd.
  */
+import { readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { instantiateRules } from './loader';
 import { RuleLoadError } from './rule-load-error';
@@ -21,6 +22,20 @@ function printable(value: unknown): string {
     return String(value);
   }
 }
+
+/** This thread's id (Linux: /proc/thread-self -> PID/task/TID), for its CPU time; undefined elsewhere. */
+function threadId(): number | undefined {
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    return Number.isInteger(tid) ? tid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// A promise a rule returned (a violation already) may reject later, outside any call: that must not
+// end the worker (Node's default for an unhandled rejection) and with it every check in flight.
+process.on('unhandledRejection', () => undefined);
 
 function main(): void {
   const sandbox = new RuleSandbox({
@@ -48,7 +63,7 @@ function main(): void {
     if (message.type !== 'evaluate') return;
     post({ type: 'result', batch: message.batch, results: sandbox.evaluateJson(message.batch, message.jobs, message.marks) });
   });
-  post({ type: 'ready', files });
+  post({ type: 'ready', files, tid: threadId() });
 }
 
 main();

@@ -74,6 +74,10 @@ export interface MarkedCall {
 // any buffer handed across, so the sandbox cannot hold its own view): one write per call, ~0.5 µs.
 const RUNNER_SOURCE = `
 'use strict';
+// No timers: work a rule schedules would run outside any call, where nothing bounds it.
+for (const name of ['setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'clearImmediate']) {
+  try { delete globalThis[name]; } catch (err) { /* not deletable: left as is */ }
+}
 const sets = [];
 let progress = [0, 0];
 function freeze(value) {
@@ -101,6 +105,9 @@ function describe(err) {
 }
 exports.attach = function attach(slots) {
   progress = slots;
+};
+exports.kinds = function kinds(fns) {
+  return JSON.stringify(Array.prototype.map.call(fns, (fn) => Object.prototype.toString.call(fn)));
 };
 exports.register = function register(fns) {
   sets.push(Array.prototype.slice.call(fns));
@@ -168,6 +175,7 @@ exports.evaluate = function evaluate(batch, json, marksJson) {
 type RawOutcome = boolean | { e: string; m: string } | null;
 interface Runner {
   attach(slots: Int32Array): void;
+  kinds(fns: readonly SandboxFunction[]): string;
   register(fns: readonly SandboxFunction[]): number;
   evaluate(batch: number, json: string, marksJson: string): string;
 }
@@ -226,6 +234,11 @@ export class RuleSandbox {
    */
   callBounded(fn: SandboxFunction, args: readonly unknown[], timeoutMs: number): unknown {
     return this.boundedCall(() => fn(...args), timeoutMs);
+  }
+
+  /** How the sandbox sees each function: `[object Function]`, `[object AsyncFunction]`, `[object GeneratorFunction]`… */
+  kindsOf(fns: readonly SandboxFunction[]): string[] {
+    return JSON.parse(this.runner.kinds(fns)) as string[];
   }
 
   /** Keeps `fns` inside the sandbox under a handle, so jobs do not pass functions across the bridge. */

@@ -28,7 +28,8 @@ export type ToRuleWorker = {
 };
 
 export type FromRuleWorker =
-  | { readonly type: 'ready'; readonly files: readonly LoadedFileEntries[] }
+  /** `tid`: the worker's thread id, so the main thread can read its CPU time in /proc. */
+  | { readonly type: 'ready'; readonly files: readonly LoadedFileEntries[]; readonly tid: number | undefined }
   | { readonly type: 'load-error'; readonly errors: ReadonlyArray<{ readonly location: string; readonly detail: string }> }
   | { readonly type: 'result'; readonly batch: number; readonly results: string }
   | { readonly type: 'console'; readonly level: string; readonly args: readonly string[] };

@@ -106,12 +106,39 @@ describe('rule sandbox and loader', () => {
     expect(judgement.violations.map((v) => v.reason)).to.deep.equal([
       'Exception - rule: spin forever, class: RuleTimeoutError, val: did not return within RULE_TIMEOUT_MS=200 ms',
       'real violation',
-      'Exception - rule: async rule, class: TypeError, val: returned a Promise; rules must return a boolean synchronously',
+      'Exception - rule: promise rule, class: TypeError, val: returned a Promise; rules must return a boolean synchronously',
     ]);
-    // 2 x 200 ms for the endless rule (one extra budget) + 120 ms for the slow one + a fresh worker.
-    expect(elapsed).to.be.at.least(400);
+    // Never cut before its bound: 200 ms for the endless rule (it spins on the CPU) + 120 ms for the slow one.
+    expect(elapsed).to.be.at.least(300);
     expect(elapsed).to.be.below(3000);
     expect(ticks).to.be.at.least(10);
+  });
+
+  it('refuses async functions and generators as rules at load time, naming each', async () => {
+    const error = await inlineRules(
+      "exports.rules = [{ name: 'a', rule: async () => false }, { name: 'ok', rule: () => false }, { name: 'g', rule: function* () { yield 1; } }, { name: 'ag', rule: async function* () {} }];",
+    ).then(
+      () => undefined,
+      (err: unknown) => err as Error,
+    );
+    expect(error?.message).to.include('rules[0].rule is an async function').and.include('rules[2].rule is a generator').and.include('rules[3].rule is an async generator');
+    expect(error?.message).to.not.include('rules[1]');
+  });
+
+  it('survives what a promise a rule returned does later, and rules cannot schedule timers', async () => {
+    const { rules, evaluator } = await inlineRules(
+      `exports.rules = [
+        { name: 'rejects later', rule: () => Promise.reject(new Error('boom')) },
+        { name: 'no timers', rule: () => typeof setTimeout !== 'undefined' || typeof setInterval !== 'undefined' || typeof setImmediate !== 'undefined' },
+      ];`,
+    );
+    for (let i = 0; i < 3; i++) {
+      const [result] = await evaluator.evaluate([{ set: rules.handle, args: [victim], stopOnFirstTruthy: false }]);
+      expect(result!.outcomes).to.deep.equal([
+        { kind: 'error', errorClass: 'TypeError', message: 'returned a Promise; rules must return a boolean synchronously' },
+        { kind: 'value', value: false },
+      ]);
+    }
   });
 
   it('keeps working after a cut-off (a fresh worker takes over)', async () => {
