@@ -1,37 +1,40 @@
 /**
- * Rule evaluation in worker threads, bounded from outside. (In the daemon this runs inside the rule
- * host process, host-evaluator.ts, so nothing a rule does can take the daemon down.)
+ * Rule evaluation in worker threads, bounded from inside and outside. (In the daemon this runs inside
+ * the rule host process, host-evaluator.ts, so nothing a rule does can take the daemon down.)
  *
- * Rule code runs in a worker thread (rule-worker.ts) inside vm2. The evaluations asked for while a
- * worker is busy gather into the next batch, sent as one JSON text. Each worker writes which call is
- * running to shared memory; a timer samples it every RULE_TIMEOUT_MS/8 and cuts a call off:
- *  - once it has run RULE_TIMEOUT_MS and its thread spent at least half of that on CPU (it is really
- *    computing: an endless loop, a regular expression backtracking), or once it has run twice the
- *    bound whatever the CPU says (a busy host can starve a rule; a spurious fail-closed timeout could
- *    stop a compliant container);
- *  - at once when the process grows past RSS_LIMIT_BYTES while it runs (an allocation outside the V8
- *    heap limit: ArrayBuffers are not counted in it).
- * Cut off means: the worker is terminated, the call is marked (a violation: fail-closed), and the
- * batch runs again in the warm spare worker, which has the rules loaded already, so one request
- * holds a lane for the bound and not a worker start-up on top. A worker that stops making progress
- * between calls (a rule's leftover microtask spinning) is replaced and its batch fails (a fault).
+ * Rule code runs in worker threads (rule-worker.ts) inside vm2; data crosses as JSON. Two lanes:
+ *  - the fast lane: every check goes here first, in batches (what is asked for while the lane is busy
+ *    travels together). Each call gets FAST_BUDGET_MS; a call that uses it all is set aside with the
+ *    rest of its job instead of holding the batch — one slow request costs everyone else at most
+ *    that, not RULE_TIMEOUT_MS;
+ *  - the slow lane: the jobs set aside finish there, each call bounded by RULE_TIMEOUT_MS (a call
+ *    starved of CPU on a busy host gets the bound once more: a spurious fail-closed timeout could
+ *    stop a compliant container); past it, a RuleTimeoutError (fail-closed).
+ * Both bounds are V8's own watchdog, set in the worker per run (sandbox.ts, evaluateBounded): a
+ * spinning rule — an endless loop, a regular expression backtracking — costs its request the bound
+ * and the worker nothing.
  *
- * Two lanes: when the only worker has been busy with one batch for SECOND_LANE_AFTER_MS, the spare
- * starts taking the next batches, so one slow request does not hold everyone else's decisions.
+ * The backstop, from here: each worker writes which call is running to shared memory, sampled every
+ * RULE_TIMEOUT_MS/8. A call still running well past twice its bound is stuck where V8 cannot
+ * interrupt it (a long native operation), and a call running while the process grows past
+ * RSS_LIMIT_BYTES allocates outside the V8 heap limit (ArrayBuffers are not counted in it): the
+ * worker is terminated, the call marked (RuleTimeoutError, RuleMemoryError), and the batch runs again
+ * in the warm spare worker (rules already loaded). A worker that dies inside a call gets the same
+ * (RuleWorkerCrash). A worker that stops making progress between calls (a rule's leftover microtask
+ * spinning) is replaced and its batch fails (a fault).
  *
- * Why not node's `runInContext({ timeout })` on the deciding thread: it starts a watchdog thread per
- * call (~75 µs), and the rule work would compete with HTTP and Docker I/O for the one event loop.
- * Why not isolated-vm or QuickJS in-thread: measured here, isolated-vm aborts the whole process when a
- * rule grows a Map or an object past its memory limit, and QuickJS's interrupt is not checked inside
- * C builtins (`new Array(2**32-1).includes(1)` never returned) and its memory limit counts no bytes.
+ * Why not node's `runInContext({ timeout })` on the deciding thread: a watchdog thread per call
+ * (~75 µs), and rule work competing with HTTP and Docker I/O for the one event loop. Why not
+ * isolated-vm or QuickJS in-thread: measured here, isolated-vm aborts the whole process when a rule
+ * grows a Map or an object past its memory limit, and QuickJS checks its interrupt only between
+ * bytecodes (`new Array(2**32-1).includes(1)` never returned) and its memory limit counts no bytes.
  */
-import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Evaluator } from '../engine/judge';
 import type { RuleSource } from './loader';
 import { RuleLoadError, RuleSetLoadError } from './rule-load-error';
-import { CALLS_PER_JOB, MAX_JOBS_PER_BATCH, PROGRESS, TIMEOUT_ERROR_CLASS, parseResults, serializeJobs, type EvaluationJob, type JobResult, type MarkedCall } from './sandbox';
+import { CALLS_PER_JOB, MAX_JOBS_PER_BATCH, PROGRESS, TIMEOUT_ERROR_CLASS, parseResults, serializeJobs, type EvaluationJob, type JobResult, type KnownCall, type MarkedCall } from './sandbox';
 import type { FromRuleWorker, LoadedFileEntries, RuleWorkerData } from './worker-protocol';
 
 export const CRASH_ERROR_CLASS = 'RuleWorkerCrash';
@@ -43,10 +46,16 @@ const WORKER_HEAP_MB = 256;
  * not cover ArrayBuffers (`new Uint8Array(2**31).fill(1)` is 2 GiB outside it); this does.
  */
 export const RSS_LIMIT_BYTES = 1024 * 1024 * 1024;
+/**
+ * What one call may take in the fast lane before its job moves to the slow lane. Rules take
+ * microseconds (bench:sandbox); this only has to be far above that and far below RULE_TIMEOUT_MS.
+ */
+export const FAST_BUDGET_MS = 10;
 const START_TIMEOUT_MS = 30_000;
-/** A busy worker opens the second lane after this long (a normal batch takes well under a millisecond). */
-const SECOND_LANE_AFTER_MS = 20;
-const MAX_LANES = 2;
+/** How far past twice its bound a call may be seen running before its worker is ended. */
+const BACKSTOP_SLACK_MS = 250;
+
+type Role = 'fast' | 'slow';
 
 export interface WorkerEvaluatorOptions {
   /** Rule files, transpiled. */
@@ -63,54 +72,53 @@ export interface WorkerEvaluatorOptions {
   readonly hostRssCeilingBytes?: number;
 }
 
+/** One evaluate() call: its jobs' results arrive from the fast lane, some later from the slow one. */
 interface Pending {
   readonly jobs: readonly EvaluationJob[];
   readonly resolve: (results: JobResult[]) => void;
   readonly reject: (err: unknown) => void;
+  readonly results: Array<JobResult | undefined>;
+  waiting: number;
+  failed?: boolean;
+}
+
+/** A job of a Pending, with what is known of it already (outcomes of calls run before it was set aside). */
+interface Task {
+  readonly pending: Pending;
+  readonly index: number;
+  readonly known: readonly MarkedCall[];
+  readonly knownValues: ReadonlyArray<{ readonly fn: number; readonly v: boolean }>;
+  readonly read: readonly string[];
 }
 
 interface Batch {
   readonly id: number;
-  readonly items: readonly Pending[];
+  readonly role: Role;
+  readonly tasks: readonly Task[];
   readonly jobs: string;
-  readonly marks: MarkedCall[];
-  /** Calls (packed, see PROGRESS) already given their second budget. */
-  readonly graced: Set<number>;
+  /** Calls already decided: by the fast lane before a job was set aside, or by an earlier attempt of this batch (cut off, crashed). */
+  readonly marks: KnownCall[];
 }
 
 interface RunningWorker {
   readonly worker: Worker;
   readonly slots: Int32Array;
-  /** Its thread id, for its CPU time in /proc (undefined where /proc has none). */
-  readonly tid: number | undefined;
   batch?: Batch;
   sentAt?: number;
-  /** The call seen running at the last sample: since when, and the thread's CPU time then. */
-  watched?: { readonly call: number; since: number; cpuMs: number };
+  /** The call seen running at the last sample, and since when. */
+  watched?: { readonly call: number; since: number };
   /** Whether any call of the current batch was seen running. */
   progressed?: boolean;
   timer?: NodeJS.Timeout;
 }
 
-/** CPU time a thread has used, in ms (clock ticks of 10 ms), from /proc/self/task/TID/stat. */
-function threadCpuMs(tid: number | undefined): number {
-  if (tid === undefined) return 0;
-  try {
-    const fields = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return 0;
-  }
-}
-
 export class WorkerEvaluator implements Evaluator {
-  private lanes: RunningWorker[] = [];
+  private readonly lanes: Record<Role, RunningWorker | undefined> = { fast: undefined, slow: undefined };
+  private readonly queues: Record<Role, Task[]> = { fast: [], slow: [] };
   private spare: RunningWorker | undefined;
   private spawning: Promise<RunningWorker> | undefined;
-  private queue: Pending[] = [];
   private nextBatchId = 1;
   private flushScheduled = false;
-  private laneTimer: NodeJS.Timeout | undefined;
   private closed = false;
 
   private constructor(private readonly options: WorkerEvaluatorOptions) {}
@@ -119,7 +127,7 @@ export class WorkerEvaluator implements Evaluator {
   static async start(options: WorkerEvaluatorOptions): Promise<{ evaluator: WorkerEvaluator; files: readonly LoadedFileEntries[] }> {
     const evaluator = new WorkerEvaluator(options);
     const { running, files } = await evaluator.spawn();
-    evaluator.lanes.push(running);
+    evaluator.lanes.fast = running;
     evaluator.refillSpare();
     return { evaluator, files };
   }
@@ -127,7 +135,8 @@ export class WorkerEvaluator implements Evaluator {
   evaluate(jobs: readonly EvaluationJob[]): Promise<JobResult[]> {
     if (jobs.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
-      this.queue.push({ jobs, resolve, reject });
+      const pending: Pending = { jobs, resolve, reject, results: new Array<JobResult | undefined>(jobs.length), waiting: jobs.length };
+      jobs.forEach((_job, index) => this.queues.fast.push({ pending, index, known: [], knownValues: [], read: [] }));
       this.scheduleFlush();
     });
   }
@@ -139,7 +148,7 @@ export class WorkerEvaluator implements Evaluator {
   }
 
   private idle(): boolean {
-    return this.queue.length === 0 && this.lanes.every((lane) => !lane.batch);
+    return this.queues.fast.length === 0 && this.queues.slow.length === 0 && !this.lanes.fast?.batch && !this.lanes.slow?.batch;
   }
 
   private scheduleFlush(): void {
@@ -153,49 +162,38 @@ export class WorkerEvaluator implements Evaluator {
   }
 
   private flush(): void {
-    while (this.queue.length > 0) {
-      const lane = this.freeLane();
-      if (!lane) return;
-      this.dispatch(lane, this.takeBatch());
+    for (const role of ['fast', 'slow'] as const) {
+      if (this.queues[role].length === 0) continue;
+      const lane = this.laneFor(role);
+      if (!lane || lane.batch) continue;
+      this.dispatch(lane, this.takeBatch(role));
     }
   }
 
-  /** An idle lane; the spare as a second lane when the only one has been busy too long; or none yet. */
-  private freeLane(): RunningWorker | undefined {
-    const idle = this.lanes.find((lane) => !lane.batch);
-    if (idle) return idle;
-    if (this.lanes.length === 0) {
-      if (this.spare) return this.promoteSpare();
-      // The spare flushes the queue once it is up (or fails every waiting evaluation).
-      void this.ensureSpare().catch(() => undefined);
-      return undefined;
+  /** The role's worker; the warm spare takes an empty role (and a new spare is started). */
+  private laneFor(role: Role): RunningWorker | undefined {
+    const lane = this.lanes[role];
+    if (lane) return lane;
+    if (this.spare) {
+      this.lanes[role] = this.spare;
+      this.spare = undefined;
+      this.refillSpare();
+      return this.lanes[role];
     }
-    if (this.lanes.length >= MAX_LANES) return undefined;
-    const busyFor = Math.min(...this.lanes.map((lane) => Date.now() - (lane.sentAt ?? Date.now())));
-    if (busyFor >= SECOND_LANE_AFTER_MS && this.spare) return this.promoteSpare();
-    // Look again once the busy lane has had its chance to finish.
-    clearTimeout(this.laneTimer);
-    this.laneTimer = setTimeout(() => this.flush(), Math.max(1, SECOND_LANE_AFTER_MS - busyFor));
-    this.laneTimer.unref();
+    // The spare flushes the queues once it is up (or fails every waiting evaluation).
+    void this.ensureSpare().catch(() => undefined);
     return undefined;
   }
 
-  private promoteSpare(): RunningWorker {
-    const spare = this.spare!;
-    this.spare = undefined;
-    this.lanes.push(spare);
-    this.refillSpare();
-    return spare;
-  }
-
-  private takeBatch(): Batch {
-    let jobCount = 0;
-    let take = 0;
-    while (take < this.queue.length && (take === 0 || jobCount + this.queue[take]!.jobs.length <= MAX_JOBS_PER_BATCH)) jobCount += this.queue[take++]!.jobs.length;
-    const items = this.queue.slice(0, take);
-    this.queue = this.queue.slice(take);
-    const jobs = serializeJobs(items.length === 1 ? items[0]!.jobs : items.flatMap((item) => item.jobs));
-    const batch: Batch = { id: this.nextBatchId, items, jobs, marks: [], graced: new Set() };
+  private takeBatch(role: Role): Batch {
+    const queue = this.queues[role];
+    const tasks = queue.splice(0, Math.min(queue.length, MAX_JOBS_PER_BATCH));
+    const marks: KnownCall[] = [];
+    tasks.forEach((task, job) => {
+      for (const mark of task.known) marks.push({ ...mark, job });
+      for (const value of task.knownValues) marks.push({ job, fn: value.fn, v: value.v });
+    });
+    const batch: Batch = { id: this.nextBatchId, role, tasks, jobs: serializeJobs(tasks.map((task) => task.pending.jobs[task.index]!)), marks };
     this.nextBatchId = (this.nextBatchId % 0x7fffffff) + 1;
     return batch;
   }
@@ -205,8 +203,8 @@ export class WorkerEvaluator implements Evaluator {
     lane.sentAt = Date.now();
     lane.watched = undefined;
     lane.progressed = false;
-    lane.worker.ref();
-    lane.worker.postMessage({ type: 'evaluate', batch: batch.id, jobs: batch.jobs, marks: JSON.stringify(batch.marks) });
+    const budgetMs = batch.role === 'fast' ? Math.min(FAST_BUDGET_MS, this.options.timeoutMs) : this.options.timeoutMs;
+    lane.worker.postMessage({ type: 'evaluate', batch: batch.id, jobs: batch.jobs, marks: JSON.stringify(batch.marks), budgetMs, defer: batch.role === 'fast' });
     this.arm(lane);
   }
 
@@ -215,70 +213,70 @@ export class WorkerEvaluator implements Evaluator {
     lane.timer = setTimeout(() => this.check(lane), Math.max(1, this.options.timeoutMs / 8));
   }
 
-  /** The timer: which call of the lane's batch is running, since when, on how much CPU? */
+  private roleOf(lane: RunningWorker): Role | undefined {
+    if (this.lanes.fast === lane) return 'fast';
+    if (this.lanes.slow === lane) return 'slow';
+    return undefined;
+  }
+
+  /** The timer: which call of the lane's batch is running, and since when? */
   private check(lane: RunningWorker): void {
     const batch = lane.batch;
-    if (!batch || !this.lanes.includes(lane)) return;
+    if (!batch || this.roleOf(lane) === undefined) return;
     const { timeoutMs } = this.options;
     const now = Date.now();
     const call = this.runningCall(lane, batch);
     if (call === undefined) {
       // Between calls, or the result is on its way. A worker that shows no call for long is stuck
       // outside any (a microtask a rule left behind): nothing to blame, the batch fails.
-      if (!lane.progressed && now - lane.sentAt! > Math.max(2000, 4 * timeoutMs)) return this.failLane(lane, new Error('the rule worker stopped responding'), 'stalled');
+      if (!lane.progressed && now - lane.sentAt! > Math.max(2000, 4 * timeoutMs)) return this.failLane(lane, new Error('the rule worker stopped responding'));
       lane.watched = undefined;
       return this.arm(lane);
     }
     lane.progressed = true;
-    if (process.memoryUsage.rss() > (this.options.rssLimitBytes ?? RSS_LIMIT_BYTES)) {
-      return this.cut(lane, { ...unpack(call), errorClass: MEMORY_ERROR_CLASS, message: `used more than ${Math.round((this.options.rssLimitBytes ?? RSS_LIMIT_BYTES) / 1048576)} MiB` }, 'memory');
+    const rssLimit = this.options.rssLimitBytes ?? RSS_LIMIT_BYTES;
+    if (process.memoryUsage.rss() > rssLimit) {
+      return this.cut(lane, { ...unpack(call), errorClass: MEMORY_ERROR_CLASS, message: `used more than ${Math.round(rssLimit / 1048576)} MiB` }, 'memory');
     }
     if (lane.watched?.call !== call) {
-      lane.watched = { call, since: now, cpuMs: threadCpuMs(lane.tid) };
+      lane.watched = { call, since: now };
       return this.arm(lane);
     }
-    const elapsed = now - lane.watched.since;
-    if (elapsed < timeoutMs) return this.arm(lane);
-    const cpu = threadCpuMs(lane.tid) - lane.watched.cpuMs;
-    if (cpu < timeoutMs / 2 && elapsed < 2 * timeoutMs && lane.tid !== undefined) return this.arm(lane);
+    if (now - lane.watched.since < 2 * timeoutMs + Math.max(BACKSTOP_SLACK_MS, timeoutMs)) return this.arm(lane);
     this.cut(lane, { ...unpack(call), errorClass: TIMEOUT_ERROR_CLASS, message: `did not return within RULE_TIMEOUT_MS=${timeoutMs} ms` }, 'timeout');
   }
 
-  /** Decides `mark` in the lane's batch, ends the lane's worker and runs the batch again elsewhere. */
+  /** Decides `mark` in the lane's batch, ends the lane's worker and runs the batch again (on the spare). */
   private cut(lane: RunningWorker, mark: MarkedCall, reason: 'timeout' | 'crash' | 'memory'): void {
     const batch = lane.batch!;
     batch.marks.push(mark);
     this.retire(lane);
     this.options.onRestart?.(reason, mark.message);
-    this.queueFirst(batch);
+    this.rerun(batch);
   }
 
-  /** Runs `batch` again before anything queued, on the spare (warm) when there is one. */
-  private queueFirst(batch: Batch): void {
-    const lane = this.lanes.find((l) => !l.batch) ?? (this.spare ? this.promoteSpare() : undefined);
-    if (lane) return this.dispatch(lane, batch);
+  private rerun(batch: Batch): void {
+    const lane = this.laneFor(batch.role);
+    if (lane && !lane.batch) return this.dispatch(lane, batch);
     this.ensureSpare().then(
-      () => {
-        const next = this.lanes.find((l) => !l.batch) ?? (this.spare ? this.promoteSpare() : undefined);
-        if (next) this.dispatch(next, batch);
-        else this.queueFirst(batch);
-      },
-      (err: unknown) => this.finish(batch, err),
+      () => this.rerun(batch),
+      (err: unknown) => this.fail(batch, err),
     );
   }
 
-  private failLane(lane: RunningWorker, err: Error, reason: 'stalled' | 'crash'): void {
+  private failLane(lane: RunningWorker, err: Error): void {
     const batch = lane.batch;
     this.retire(lane);
-    this.options.onRestart?.(reason, err.message);
-    if (batch) this.finish(batch, err);
+    this.options.onRestart?.('stalled', err.message);
+    if (batch) this.fail(batch, err);
     this.flush();
   }
 
-  /** Takes a lane out of service and ends its worker. */
+  /** Takes a worker out of its role and ends it. */
   private retire(lane: RunningWorker): void {
     clearTimeout(lane.timer);
-    this.lanes = this.lanes.filter((l) => l !== lane);
+    const role = this.roleOf(lane);
+    if (role) this.lanes[role] = undefined;
     lane.batch = undefined;
     void lane.worker.terminate();
   }
@@ -290,30 +288,58 @@ export class WorkerEvaluator implements Evaluator {
     return call < 0 ? undefined : call;
   }
 
-  private onResult(lane: RunningWorker, id: number, json: string): void {
+  private onResult(lane: RunningWorker, id: number, json: string, deferred: readonly number[]): void {
     const batch = lane.batch;
-    if (!batch || batch.id !== id || !this.lanes.includes(lane)) return;
+    if (!batch || batch.id !== id || this.roleOf(lane) === undefined) return;
     clearTimeout(lane.timer);
     lane.batch = undefined;
-    lane.worker.unref();
     let results: JobResult[];
     try {
       results = parseResults(json);
     } catch (err: unknown) {
-      this.finish(batch, err);
-      return this.afterBatch(lane);
+      this.fail(batch, err);
+      return this.afterBatch();
     }
-    this.finish(batch, undefined, results);
-    this.afterBatch(lane);
+    const setAside = new Set(deferred);
+    batch.tasks.forEach((task, job) => {
+      const result = results[job] ?? { outcomes: [], read: [] };
+      if (!setAside.has(job)) return this.complete(task, { outcomes: result.outcomes, read: [...new Set([...task.read, ...result.read])] });
+      // Set aside: what its earlier calls returned goes with it to the slow lane.
+      const known: MarkedCall[] = [];
+      const knownValues: Array<{ fn: number; v: boolean }> = [];
+      result.outcomes.forEach((outcome, fn) => {
+        if (outcome?.kind === 'value') knownValues.push({ fn, v: outcome.value });
+        else if (outcome?.kind === 'error') known.push({ job: 0, fn, errorClass: outcome.errorClass, message: outcome.message });
+      });
+      this.queues.slow.push({ pending: task.pending, index: task.index, known, knownValues, read: [...task.read, ...result.read] });
+    });
+    this.afterBatch();
   }
 
-  /** A lane just finished: more work, or back to one lane (the extra one becomes the spare). */
-  private afterBatch(lane: RunningWorker): void {
-    if (this.queue.length > 0) return this.flush();
-    if (this.lanes.length > 1) {
-      this.lanes = this.lanes.filter((l) => l !== lane);
-      if (this.spare) void lane.worker.terminate();
-      else this.spare = lane;
+  private complete(task: Task, result: JobResult): void {
+    const pending = task.pending;
+    if (pending.failed) return;
+    pending.results[task.index] = result;
+    if (--pending.waiting === 0) pending.resolve(pending.results as JobResult[]);
+  }
+
+  private fail(batch: Batch, err: unknown): void {
+    for (const task of batch.tasks) {
+      if (task.pending.failed) continue;
+      task.pending.failed = true;
+      task.pending.reject(err);
+    }
+  }
+
+  private afterBatch(): void {
+    this.flush();
+    // An idle slow lane becomes the spare (or ends, when there is one): two warm workers, not three.
+    const slow = this.lanes.slow;
+    if (slow && !slow.batch && this.queues.slow.length === 0) {
+      this.lanes.slow = undefined;
+      clearTimeout(slow.timer);
+      if (this.spare) void slow.worker.terminate();
+      else this.spare = slow;
     }
     if (this.closed && this.idle()) this.stopAll();
   }
@@ -323,24 +349,15 @@ export class WorkerEvaluator implements Evaluator {
       this.spare = undefined;
       return;
     }
-    if (!this.lanes.includes(running)) return; // retired on purpose
+    if (this.roleOf(running) === undefined) return; // retired on purpose
     const batch = running.batch;
-    const call = batch ? this.runningCall(running, batch) : undefined;
     if (!batch) {
       this.retire(running);
       return;
     }
-    if (call === undefined) return this.failLane(running, new Error(`the rule worker died: ${reason}`), 'crash');
+    const call = this.runningCall(running, batch);
+    if (call === undefined) return this.failLane(running, new Error(`the rule worker died: ${reason}`));
     this.cut(running, { ...unpack(call), errorClass: CRASH_ERROR_CLASS, message: `the rule worker died during this call: ${reason}` }, 'crash');
-  }
-
-  private finish(batch: Batch, err: unknown, results?: JobResult[]): void {
-    let offset = 0;
-    for (const item of batch.items) {
-      if (results) item.resolve(results.slice(offset, offset + item.jobs.length));
-      else item.reject(err);
-      offset += item.jobs.length;
-    }
   }
 
   /** Keeps one warm worker ready (rules loaded), so a cut-off costs no start-up. */
@@ -359,13 +376,19 @@ export class WorkerEvaluator implements Evaluator {
           return running;
         }
         this.spare = running;
-        if (this.queue.length > 0) this.flush();
+        this.flush();
         return running;
       },
       (err: unknown) => {
         this.spawning = undefined;
         // Nothing can run: every waiting evaluation fails (its caller treats that as a fault).
-        for (const item of this.queue.splice(0)) item.reject(err);
+        for (const role of ['fast', 'slow'] as const) {
+          for (const task of this.queues[role].splice(0)) {
+            if (task.pending.failed) continue;
+            task.pending.failed = true;
+            task.pending.reject(err);
+          }
+        }
         throw err;
       },
     );
@@ -373,14 +396,15 @@ export class WorkerEvaluator implements Evaluator {
   }
 
   private stopAll(): void {
-    for (const lane of this.lanes) {
+    for (const role of ['fast', 'slow'] as const) {
+      const lane = this.lanes[role];
+      if (!lane) continue;
       clearTimeout(lane.timer);
       void lane.worker.terminate();
+      this.lanes[role] = undefined;
     }
-    this.lanes = [];
     if (this.spare) void this.spare.worker.terminate();
     this.spare = undefined;
-    clearTimeout(this.laneTimer);
   }
 
   private spawn(): Promise<{ running: RunningWorker; files: readonly LoadedFileEntries[] }> {
@@ -406,8 +430,8 @@ export class WorkerEvaluator implements Evaluator {
         switch (message.type) {
           case 'ready':
             clearTimeout(timer);
-            running = { worker, slots: new Int32Array(progress), tid: message.tid };
-            // Idle workers do not keep the process alive; a batch in flight does.
+            running = { worker, slots: new Int32Array(progress) };
+            // Idle workers do not keep the process alive; a batch in flight does (its timer).
             worker.unref();
             resolve({ running, files: message.files });
             return;
@@ -415,7 +439,7 @@ export class WorkerEvaluator implements Evaluator {
             fail(new RuleSetLoadError(message.errors.map((e) => new RuleLoadError(e.location, e.detail))));
             return;
           case 'result':
-            if (running) this.onResult(running, message.batch, message.results);
+            if (running) this.onResult(running, message.batch, message.results, message.deferred);
             return;
           case 'console':
             this.options.onConsole?.(message.level, [...message.args]);

@@ -3,11 +3,11 @@
  * from outside: it reads which call is running from shared memory and terminates this thread when
  * one overruns, so a spinning rule never blocks the event loop that answers dockerd.
  */
-import { readlinkSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { instantiateRules } from './loader';
 import { RuleLoadError } from './rule-load-error';
-import { RuleSandbox } from './sandbox';
+import { RuleSandbox, type KnownCall } from './sandbox';
 import type { FromRuleWorker, LoadedFileEntries, RuleWorkerData, ToRuleWorker } from './worker-protocol';
 
 const data = workerData as RuleWorkerData;
@@ -30,6 +30,18 @@ function threadId(): number | undefined {
     return Number.isInteger(tid) ? tid : undefined;
   } catch {
     return undefined;
+  }
+}
+
+const TID = threadId();
+
+/** This thread's CPU time in ms (clock ticks of 10 ms), 0 where /proc cannot tell. */
+function cpuMs(): number {
+  try {
+    const fields = readFileSync('/proc/thread-self/stat', 'utf8').replace(/^.*\) /, '').split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return 0;
   }
 }
 
@@ -61,9 +73,10 @@ function main(): void {
   }
   port.on('message', (message: ToRuleWorker) => {
     if (message.type !== 'evaluate') return;
-    post({ type: 'result', batch: message.batch, results: sandbox.evaluateJson(message.batch, message.jobs, message.marks) });
+    const { json, deferred } = sandbox.evaluateBounded(message.batch, message.jobs, JSON.parse(message.marks) as KnownCall[], { budgetMs: message.budgetMs, defer: message.defer, cpuMs });
+    post({ type: 'result', batch: message.batch, results: json, deferred });
   });
-  post({ type: 'ready', files, tid: threadId() });
+  post({ type: 'ready', files, tid: TID });
 }
 
 main();

@@ -68,6 +68,9 @@ export interface MarkedCall {
   readonly message: string;
 }
 
+/** A call's outcome carried into a re-run of its batch: an error, or the value it already returned. */
+export type KnownCall = { readonly job: number; readonly fn: number } & ({ readonly v: boolean } | { readonly errorClass: string; readonly message: string });
+
 // Runs inside the sandbox. Data crosses the vm2 bridge as JSON strings: reading a host object
 // through vm2's proxies costs ~20 µs per rule, a JSON copy made inside costs ~1 µs per rule.
 // `progress` is the host's Int32Array over shared memory, reached through a vm2 proxy (vm2 copies
@@ -113,10 +116,22 @@ exports.register = function register(fns) {
   sets.push(Array.prototype.slice.call(fns));
   return sets.length - 1;
 };
+// What the last evaluate() got through, readable after its call was interrupted (a timeout ends a
+// script without running its finally blocks): the outcomes so far, the first call it ran, the call
+// it was running.
+let current = [];
+let firstCall = -1;
+let runningCall = -1;
+exports.partial = function partial() {
+  return JSON.stringify({ results: current, firstCall: firstCall, running: runningCall });
+};
 exports.evaluate = function evaluate(batch, json, marksJson) {
   const jobs = JSON.parse(json);
   const marks = JSON.parse(marksJson);
   const results = [];
+  current = results;
+  firstCall = -1;
+  runningCall = -1;
   for (const job of jobs) {
     const result = { o: [], r: [] };
     results.push(result);
@@ -139,10 +154,15 @@ exports.evaluate = function evaluate(batch, json, marksJson) {
     }
     freeze(job.a);
   }
-  for (const mark of marks) results[mark.job].o[mark.fn] = { e: mark.errorClass, m: mark.message };
+  const skipped = [];
+  for (const mark of marks) {
+    if (mark.skip) skipped[mark.job] = true;
+    else results[mark.job].o[mark.fn] = mark.v !== undefined ? mark.v : { e: mark.errorClass, m: mark.message };
+  }
   progress[${PROGRESS.batch}] = batch;
   try {
   for (let j = 0; j < jobs.length; j++) {
+    if (skipped[j]) continue;
     const job = jobs[j];
     const set = sets[job.s] || [];
     const fns = job.i ? job.i.map((index) => set[index]) : set;
@@ -150,7 +170,9 @@ exports.evaluate = function evaluate(batch, json, marksJson) {
     for (let f = 0; f < fns.length; f++) {
       let result = out[f];
       if (result === undefined) {
-        progress[${PROGRESS.call}] = j * ${CALLS_PER_JOB} + f;
+        runningCall = j * ${CALLS_PER_JOB} + f;
+        if (firstCall < 0) firstCall = runningCall;
+        progress[${PROGRESS.call}] = runningCall;
         try {
           const value = fns[f].apply(undefined, job.a);
           result = value !== null && typeof value === 'object' && typeof value.then === 'function'
@@ -165,6 +187,7 @@ exports.evaluate = function evaluate(batch, json, marksJson) {
     }
   }
   } finally {
+    runningCall = -1;
     progress[${PROGRESS.call}] = -1;
     progress[${PROGRESS.batch}] = 0;
   }
@@ -174,6 +197,7 @@ exports.evaluate = function evaluate(batch, json, marksJson) {
 
 type RawOutcome = boolean | { e: string; m: string } | null;
 interface Runner {
+  partial(): string;
   attach(slots: Int32Array): void;
   kinds(fns: readonly SandboxFunction[]): string;
   register(fns: readonly SandboxFunction[]): number;
@@ -248,7 +272,68 @@ export class RuleSandbox {
 
   /** Where `evaluate` reports the running call (layout: PROGRESS), e.g. an Int32Array over shared memory. */
   attachProgress(slots: Int32Array): void {
+    this.progress = slots;
     this.runner.attach(slots);
+  }
+
+  /**
+   * `evaluateJson` with every call bounded here, in this thread, by V8's own watchdog (one per run,
+   * ~55 µs, not one per call): a run that passes `budgetMs` is interrupted, and the call running then —
+   * if it had the whole budget; else it simply runs again with a fresh one — is either
+   *  - marked a RuleTimeoutError (`defer: false`), unless its thread got less than a quarter of the
+   *    budget in CPU (a busy host): then it gets the budget once more, since a spurious fail-closed
+   *    timeout could stop a compliant container; or
+   *  - set aside with the rest of its job (`defer: true`): the job is listed in `deferred` with the
+   *    outcomes of its earlier calls in its row, to be finished elsewhere with the full bound.
+   * The run then goes on after it with the outcomes already known. `cpuMs` reads this thread's CPU time.
+   */
+  evaluateBounded(batch: number, jobsJson: string, marks: readonly KnownCall[], run: { readonly budgetMs: number; readonly defer: boolean; readonly cpuMs: () => number }): { json: string; deferred: number[] } {
+    const { budgetMs, defer, cpuMs } = run;
+    const known: Array<KnownCall | { readonly job: number; readonly skip: true }> = [...marks];
+    const reads = new Map<number, Set<string>>();
+    const graced = new Set<number>();
+    const deferred: number[] = [];
+    for (;;) {
+      const cpuBefore = cpuMs();
+      try {
+        const json = this.boundedCall(() => this.runner.evaluate(batch, jobsJson, JSON.stringify(known)), budgetMs);
+        return { json: reads.size === 0 ? json : withReads(json, reads), deferred };
+      } catch (err: unknown) {
+        if ((err as { code?: string } | null)?.code !== 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw err;
+        this.resetProgress();
+        const partial = JSON.parse(this.boundedCall(() => this.runner.partial(), MODULE_LOAD_TIMEOUT_MS)) as { results: Array<{ o: RawOutcome[]; r: string[] }>; firstCall: number; running: number };
+        const isKnown = (job: number, fn: number): boolean => known.some((k) => k.job === job && 'fn' in k && k.fn === fn);
+        partial.results.forEach((result, job) => {
+          for (const key of result.r) reads.set(job, (reads.get(job) ?? new Set()).add(key));
+          result.o.forEach((outcome, fn) => {
+            if (outcome === undefined || outcome === null || isKnown(job, fn) || job * CALLS_PER_JOB + fn === partial.running) return;
+            known.push(typeof outcome === 'boolean' ? { job, fn, v: outcome } : { job, fn, errorClass: outcome.e, message: outcome.m });
+          });
+        });
+        const running = partial.running;
+        if (running < 0 || running !== partial.firstCall) continue; // it started late in the run: it gets a whole budget now
+        const job = Math.floor(running / CALLS_PER_JOB);
+        if (defer) {
+          deferred.push(job);
+          known.push({ job, skip: true });
+          continue;
+        }
+        if (cpuMs() - cpuBefore < budgetMs / 4 && !graced.has(running)) {
+          graced.add(running);
+          continue;
+        }
+        known.push({ job, fn: running % CALLS_PER_JOB, errorClass: TIMEOUT_ERROR_CLASS, message: `did not return within RULE_TIMEOUT_MS=${this.options.timeoutMs} ms` });
+      }
+    }
+  }
+
+  private progress: Int32Array | undefined;
+
+  /** An interrupted run skipped the runner's finally block. */
+  private resetProgress(): void {
+    if (!this.progress) return;
+    Atomics.store(this.progress, PROGRESS.call, -1);
+    Atomics.store(this.progress, PROGRESS.batch, 0);
   }
 
   /**
@@ -276,6 +361,16 @@ export class RuleSandbox {
     }
     return value as T;
   }
+}
+
+/** Adds the watched properties read in interrupted runs to the final results. */
+function withReads(json: string, reads: ReadonlyMap<number, ReadonlySet<string>>): string {
+  const results = JSON.parse(json) as Array<{ o: RawOutcome[]; r: string[] }>;
+  for (const [job, keys] of reads) {
+    const row = results[job];
+    if (row) for (const key of keys) if (!row.r.includes(key)) row.r.push(key);
+  }
+  return JSON.stringify(results);
 }
 
 /** Jobs as the runner reads them (short keys: this text is built for every check). */

@@ -25,11 +25,15 @@ export type ToRuleWorker = {
   readonly jobs: string;
   /** MarkedCall[] as JSON. */
   readonly marks: string;
+  /** Each call's budget in ms; with `defer`, a call that uses it all is set aside instead of failed. */
+  readonly budgetMs: number;
+  readonly defer: boolean;
 };
 
 export type FromRuleWorker =
   /** `tid`: the worker's thread id, so the main thread can read its CPU time in /proc. */
   | { readonly type: 'ready'; readonly files: readonly LoadedFileEntries[]; readonly tid: number | undefined }
   | { readonly type: 'load-error'; readonly errors: ReadonlyArray<{ readonly location: string; readonly detail: string }> }
-  | { readonly type: 'result'; readonly batch: number; readonly results: string }
+  /** `deferred`: jobs set aside (defer runs), their rows holding the outcomes of their earlier calls. */
+  | { readonly type: 'result'; readonly batch: number; readonly results: string; readonly deferred: readonly number[] }
   | { readonly type: 'console'; readonly level: string; readonly args: readonly string[] };
