@@ -149,7 +149,7 @@ async function main(): Promise<void> {
       console.log(`   ${label.padEnd(14)} sent ${String(run.sent.get(label) ?? 0).padStart(7)}   counted in /metrics ${String(counted[label]).padStart(7)}   ${(run.sent.get(label) ?? 0) === counted[label] ? 'equal' : 'DIFFERENT'}`);
     }
 
-    console.log(`2. RSS while deciding ${(4 * total).toLocaleString('en')} more envelopes (MB, all threads)`);
+    console.log(`2. RSS while deciding ${(4 * total).toLocaleString('en')} more envelopes (MB, the daemon and its rule host)`);
     const samples: string[] = [`start ${rssMb(pid).toFixed(0)}`];
     let reported = 0;
     await send(port, pool, 4 * total, 16, (done) => {

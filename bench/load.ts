@@ -4,7 +4,7 @@
  * started in its own process, as in production.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -86,10 +86,27 @@ export class Connection {
 }
 
 
-/** Resident memory of a process (all threads), in MB, from /proc. */
+/** Resident memory of a process (all threads) and of its child processes (the rule host), in MB, from /proc. */
 export function rssMb(pid: number): number {
-  const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return match ? Number(match[1]) / 1024 : NaN;
+  const own = (id: number): number => {
+    try {
+      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${id}/status`, 'utf8'));
+      return match ? Number(match[1]) / 1024 : 0;
+    } catch {
+      return 0;
+    }
+  };
+  let total = own(pid);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const parent = Number(readFileSync(`/proc/${entry}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1]);
+      if (parent === pid) total += own(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return total;
 }
 
 export async function startDaemon(env: Record<string, string>, port: number, script = path.join(ROOT, 'dist/src/main.js'), args: string[] = []): Promise<ChildProcess> {

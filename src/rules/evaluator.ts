@@ -34,7 +34,7 @@ import { Worker } from 'node:worker_threads';
 import type { Evaluator } from '../engine/judge';
 import type { RuleSource } from './loader';
 import { RuleLoadError, RuleSetLoadError } from './rule-load-error';
-import { CALLS_PER_JOB, MAX_JOBS_PER_BATCH, PROGRESS, TIMEOUT_ERROR_CLASS, parseResults, serializeJobs, type EvaluationJob, type JobResult, type KnownCall, type MarkedCall } from './sandbox';
+import { CALLS_PER_JOB, MAX_JOBS_PER_BATCH, PROGRESS, TIMEOUT_ERROR_CLASS, parseResults, serializeJob, type EvaluationJob, type JobResult, type KnownCall, type MarkedCall } from './sandbox';
 import type { FromRuleWorker, LoadedFileEntries, RuleWorkerData } from './worker-protocol';
 
 export const CRASH_ERROR_CLASS = 'RuleWorkerCrash';
@@ -74,7 +74,8 @@ export interface WorkerEvaluatorOptions {
 
 /** One evaluate() call: its jobs' results arrive from the fast lane, some later from the slow one. */
 interface Pending {
-  readonly jobs: readonly EvaluationJob[];
+  /** Each job as the runner reads it (serializeJob). */
+  readonly jobs: readonly string[];
   readonly resolve: (results: JobResult[]) => void;
   readonly reject: (err: unknown) => void;
   readonly results: Array<JobResult | undefined>;
@@ -133,6 +134,11 @@ export class WorkerEvaluator implements Evaluator {
   }
 
   evaluate(jobs: readonly EvaluationJob[]): Promise<JobResult[]> {
+    return this.evaluateSerialized(jobs.map(serializeJob));
+  }
+
+  /** `evaluate` for jobs already serialized (serializeJob): what crosses from the daemon to the rule host. */
+  evaluateSerialized(jobs: readonly string[]): Promise<JobResult[]> {
     if (jobs.length === 0) return Promise.resolve([]);
     return new Promise((resolve, reject) => {
       const pending: Pending = { jobs, resolve, reject, results: new Array<JobResult | undefined>(jobs.length), waiting: jobs.length };
@@ -193,7 +199,7 @@ export class WorkerEvaluator implements Evaluator {
       for (const mark of task.known) marks.push({ ...mark, job });
       for (const value of task.knownValues) marks.push({ job, fn: value.fn, v: value.v });
     });
-    const batch: Batch = { id: this.nextBatchId, role, tasks, jobs: serializeJobs(tasks.map((task) => task.pending.jobs[task.index]!)), marks };
+    const batch: Batch = { id: this.nextBatchId, role, tasks, jobs: `[${tasks.map((task) => task.pending.jobs[task.index]!).join(',')}]`, marks };
     this.nextBatchId = (this.nextBatchId % 0x7fffffff) + 1;
     return batch;
   }

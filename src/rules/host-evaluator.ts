@@ -18,7 +18,7 @@ import type { Evaluator } from '../engine/judge';
 import type { WorkerEvaluatorOptions } from './evaluator';
 import type { FromRuleHost, ToRuleHost } from './host-protocol';
 import { RuleLoadError, RuleSetLoadError } from './rule-load-error';
-import type { EvaluationJob, JobResult } from './sandbox';
+import { serializeJob, type EvaluationJob, type JobResult } from './sandbox';
 import type { LoadedFileEntries } from './worker-protocol';
 
 /** No heartbeat for this long while evaluations wait: the host is wedged. */
@@ -83,7 +83,7 @@ export class RuleHostEvaluator implements Evaluator {
     return new Promise((resolve, reject) => {
       this.inFlight.set(id, { resolve, reject });
       this.startWatching();
-      this.send(host, { type: 'evaluate', id, jobs });
+      this.send(host, { type: 'evaluate', id, jobs: jobs.map(serializeJob) });
     });
   }
 

@@ -1,13 +1,14 @@
 /** Messages between the daemon and its rule host process (rule-host.ts). Plain data only. */
 import type { RuleSource } from './loader';
-import type { EvaluationJob, JobResult } from './sandbox';
+import type { JobResult } from './sandbox';
 import type { LoadedFileEntries } from './worker-protocol';
 
 export type RestartReason = 'timeout' | 'crash' | 'memory' | 'stalled';
 
 export type ToRuleHost =
   | { readonly type: 'start'; readonly files: readonly RuleSource[]; readonly allowedModules: readonly string[]; readonly timeoutMs: number; readonly forwardConsole: boolean; readonly rssLimitBytes?: number }
-  | { readonly type: 'evaluate'; readonly id: number; readonly jobs: readonly EvaluationJob[] }
+  /** `jobs`: serializeJob texts (no object graph to clone across the process boundary). */
+  | { readonly type: 'evaluate'; readonly id: number; readonly jobs: readonly string[] }
   | { readonly type: 'close' };
 
 export type FromRuleHost =

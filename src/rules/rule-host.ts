@@ -51,7 +51,7 @@ process.on('message', (message: ToRuleHost) => {
       return;
     case 'evaluate':
       if (!evaluator) return send({ type: 'failed', id: message.id, message: 'the rule host has no rules loaded' });
-      evaluator.evaluate(message.jobs).then(
+      evaluator.evaluateSerialized(message.jobs).then(
         (results) => send({ type: 'result', id: message.id, results }),
         (err: unknown) => send({ type: 'failed', id: message.id, message: errorMessage(err) }),
       );

@@ -375,13 +375,12 @@ function withReads(json: string, reads: ReadonlyMap<number, ReadonlySet<string>>
 
 /** Jobs as the runner reads them (short keys: this text is built for every check). */
 export function serializeJobs(jobs: readonly EvaluationJob[]): string {
-  let text = '[';
-  for (let i = 0; i < jobs.length; i++) {
-    const job = jobs[i]!;
-    if (i > 0) text += ',';
-    text += `{"s":${job.set},"i":${job.indices ? JSON.stringify(job.indices) : 'null'},"t":${job.stopOnFirstTruthy},"d":${JSON.stringify(job.watch ?? [])},"a":${job.argsJson ?? JSON.stringify(job.args)}}`;
-  }
-  return `${text}]`;
+  return `[${jobs.map(serializeJob).join(',')}]`;
+}
+
+/** One job as the runner reads it; batches are these texts joined. */
+export function serializeJob(job: EvaluationJob): string {
+  return `{"s":${job.set},"i":${job.indices ? JSON.stringify(job.indices) : 'null'},"t":${job.stopOnFirstTruthy},"d":${JSON.stringify(job.watch ?? [])},"a":${job.argsJson ?? JSON.stringify(job.args)}}`;
 }
 
 export function parseResults(json: string): JobResult[] {
