@@ -264,4 +264,64 @@ describe('AuthZ bypasses stay closed (KILL mode, README-style rules, through doc
     expect(process.memoryUsage().heapUsed - heapBefore).to.be.lessThan(150 * 1024 * 1024);
     await useEnforcer();
   });
+
+  it('13. a fault never becomes an allow: async rules are refused at load, a rule that blows memory denies and costs the daemon nothing', async () => {
+    const refused = await startEnforcer(testEngine(), { HTTP_PORT: '0', RUN_PERIODIC: 'False', MODE: 'KILL' }, { rules: "export const rules: ContainerRule[] = [{ name: 'async', rule: (async () => false) as never }];" }).then(
+      async (started) => {
+        await started.stop();
+        return undefined;
+      },
+      (err: unknown) => err as Error,
+    );
+    expect(refused?.message).to.include('rules[0].rule is an async function');
+
+    const hog = await startEnforcer(
+      testEngine(),
+      { HTTP_PORT: '0', RUN_PERIODIC: 'False', MODE: 'KILL', DEFAULT_ACTION_ALLOW: 'True' },
+      { rules: "export const rules: ContainerRule[] = [{ name: 'hog', rule: (c) => c.name === 'hog' && new Uint8Array(2 ** 31).fill(1)[7] === 2 }];" },
+    );
+    try {
+      const rssBefore = process.memoryUsage().rss;
+      const envelope = (name: string): string => JSON.stringify({ RequestMethod: 'POST', RequestUri: `/v1.41/containers/create?name=${name}`, RequestHeaders: { 'Content-Type': 'application/json' }, RequestBody: Buffer.from('{"Image":"x"}').toString('base64') });
+      for (let i = 0; i < 3; i++) {
+        const reply = (await (await fetch(`${hog.url}/AuthZPlugin.AuthZReq`, { method: 'POST', body: envelope('hog') })).json()) as { Allow: boolean; Msg: string };
+        expect(reply.Allow).to.equal(false);
+        expect(reply.Msg).to.match(/class: Rule(Memory|Timeout)Error/);
+      }
+      expect(((await (await fetch(`${hog.url}/AuthZPlugin.AuthZReq`, { method: 'POST', body: envelope('fine') })).json()) as { Allow: boolean }).Allow).to.equal(true);
+      // The gigabytes were the rule host's; the daemon (this process) never held them.
+      expect(process.memoryUsage().rss - rssBefore).to.be.lessThan(256 * 1024 * 1024);
+    } finally {
+      await hog.stop();
+    }
+  });
+
+  it('14. a request whose rule backtracks does not hold the others: they are answered first', async () => {
+    const slow = await startEnforcer(
+      testEngine(),
+      { HTTP_PORT: '0', RUN_PERIODIC: 'False', MODE: 'KILL', RULE_TIMEOUT_MS: '1000' },
+      { rules: "export const rules: ContainerRule[] = [{ name: 'label format', rule: (c) => !/^(a+)+$/.test(c.params.Config?.Labels?.['fmt'] ?? 'a') }];" },
+    );
+    try {
+      const envelope = (fmt: string): string =>
+        JSON.stringify({ RequestMethod: 'POST', RequestUri: '/v1.41/containers/create', RequestHeaders: { 'Content-Type': 'application/json' }, RequestBody: Buffer.from(JSON.stringify({ Image: 'x', Labels: { fmt } })).toString('base64') });
+      const order: string[] = [];
+      const ask = (label: string, fmt: string): Promise<{ Allow: boolean }> =>
+        fetch(`${slow.url}/AuthZPlugin.AuthZReq`, { method: 'POST', body: envelope(fmt) })
+          .then((response) => response.json() as Promise<{ Allow: boolean }>)
+          .then((reply) => {
+            order.push(label);
+            return reply;
+          });
+      const attack = ask('attacker', `${'a'.repeat(40)}!`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const others = await Promise.all(Array.from({ length: 20 }, (_, i) => ask(`other-${i}`, 'aaa')));
+      const attacker = await attack;
+      expect(others.every((reply) => reply.Allow)).to.equal(true);
+      expect(attacker.Allow).to.equal(false);
+      expect(order.at(-1)).to.equal('attacker');
+    } finally {
+      await slow.stop();
+    }
+  });
 });
