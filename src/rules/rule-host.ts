@@ -7,22 +7,13 @@
 import { WorkerEvaluator } from './evaluator';
 import { RuleSetLoadError } from './rule-load-error';
 import type { FromRuleHost, ToRuleHost } from './host-protocol';
-import { errorMessage } from '../util/errors';
+import { errorMessage, printable } from '../util/errors';
 
 export const HEARTBEAT_MS = 250;
 
 const send = (message: FromRuleHost): void => {
   if (process.connected) process.send!(message);
 };
-
-function printable(value: unknown): string {
-  if (typeof value === 'string') return value;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
 
 let evaluator: WorkerEvaluator | undefined;
 

@@ -8,20 +8,12 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { instantiateRules } from './loader';
 import { RuleLoadError } from './rule-load-error';
 import { RuleSandbox, type KnownCall } from './sandbox';
+import { printable } from '../util/errors';
 import type { FromRuleWorker, LoadedFileEntries, RuleWorkerData, ToRuleWorker } from './worker-protocol';
 
 const data = workerData as RuleWorkerData;
 const port = parentPort!;
 const post = (message: FromRuleWorker): void => port.postMessage(message);
-
-function printable(value: unknown): string {
-  if (typeof value === 'string') return value;
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return String(value);
-  }
-}
 
 /** This thread's id (Linux: /proc/thread-self -> PID/task/TID), for its CPU time; undefined elsewhere. */
 function threadId(): number | undefined {

@@ -4,15 +4,15 @@
  * not only the HTTP status.
  */
 import { execFile } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { expect } from 'chai';
 import { detections, getJson, startEnforcer, type RunningEnforcer } from './enforcer';
+import { tcpPlugin } from './plugin';
 import { createdId, rawDocker } from './raw-docker';
 import { testEngine } from './setup';
 
-const PLUGIN = `de-bypass-${process.pid}`;
-const SPEC = `/etc/docker/plugins/${PLUGIN}.spec`;
-const PORT = 30_000 + ((process.pid + 7) % 20_000);
+const plugin = tcpPlugin('bypass', 7);
+const PLUGIN = plugin.name;
+const PORT = plugin.port;
 const IMAGE = 'enforcer-test:busybox';
 
 const RULES = `export const rules: ContainerRule[] = [
@@ -54,18 +54,14 @@ describe('AuthZ bypasses stay closed (KILL mode, README-style rules, through doc
   }
 
   before(async () => {
-    await mkdir('/etc/docker/plugins', { recursive: true });
-    await writeFile(SPEC, `tcp://127.0.0.1:${PORT}\n`);
     await useEnforcer();
-    await testEngine().writeDaemonConfig({ 'authorization-plugins': [PLUGIN] });
-    await testEngine().waitFor(async () => (await rawDocker('GET', '/_ping')).status === 200, 20_000, 'dockerd to answer through the plugin');
+    await plugin.register();
   });
 
   after(async () => {
-    await testEngine().writeDaemonConfig({});
+    await plugin.unregister();
     await testEngine().removeAllContainers();
     await enforcer?.stop();
-    await rm(SPEC, { force: true });
   });
 
   it('1. key folding: a look-alike key Go ignores can neither override Privileged nor mask HostConfig', async () => {

@@ -1,14 +1,14 @@
 import { execFileSync } from 'node:child_process';
-import { mkdir, rm, writeFile } from 'node:fs/promises';
-import * as http from 'node:http';
 import * as path from 'node:path';
 import { expect } from 'chai';
 import { detections, startEnforcer, type RunningEnforcer } from './enforcer';
+import { tcpPlugin } from './plugin';
+import { rawDocker } from './raw-docker';
 import { testEngine } from './setup';
 
-const PLUGIN = `de-test-${process.pid}`;
-const SPEC = `/etc/docker/plugins/${PLUGIN}.spec`;
-const PORT = 30_000 + (process.pid % 20_000);
+const plugin = tcpPlugin('test', 0);
+const PLUGIN = plugin.name;
+const PORT = plugin.port;
 
 const RULES = `export const rules: ContainerRule[] = [
   { name: 'no privileged containers', rule: (c) => c.params.HostConfig?.Privileged === true },
@@ -17,23 +17,6 @@ const RULES = `export const rules: ContainerRule[] = [
 const REQUEST_RULES = `export const requestRules: RequestRule[] = [
   { name: 'no docker cp into test containers', rule: (r) => r.action === 'containersArchive' && r.method === 'PUT' && (r.container?.name ?? '').startsWith('test') },
 ];`;
-
-/** A raw Engine API call on the throwaway engine's socket. */
-function rawDocker(method: string, uri: string, body?: unknown): Promise<{ status: number; text: string }> {
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { socketPath: testEngine().socketPath, method, path: uri, headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {} },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
 
 function tarOf(file: string, content: string): Buffer {
   const dir = path.join('/tmp', `de-tar-${process.pid}`);
@@ -68,18 +51,14 @@ describe('AuthZ plugin mode through a real dockerd', function () {
   }
 
   before(async () => {
-    await mkdir('/etc/docker/plugins', { recursive: true });
-    await writeFile(SPEC, `tcp://127.0.0.1:${PORT}\n`);
     await useEnforcer({});
-    await testEngine().writeDaemonConfig({ 'authorization-plugins': [PLUGIN] });
-    await testEngine().waitFor(async () => (await rawDocker('GET', '/_ping')).status === 200, 20_000, 'dockerd to answer through the plugin');
+    await plugin.register();
   });
 
   after(async () => {
-    await testEngine().writeDaemonConfig({});
+    await plugin.unregister();
     await testEngine().removeAllContainers();
     await enforcer?.stop();
-    await rm(SPEC, { force: true });
   });
 
   it('refuses a privileged container create with the rule name, and lets a compliant one through its whole life', async () => {

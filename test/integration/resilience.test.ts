@@ -2,15 +2,13 @@
  * Every Docker call fails while the plugin is down, so the enforcer's availability is the host's:
  * it must ride out a dockerd that freezes or restarts, and keep answering and enforcing afterwards.
  */
-import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { expect } from 'chai';
 import { getJson, startEnforcer, type RunningEnforcer } from './enforcer';
+import { tcpPlugin } from './plugin';
 import { rawDocker } from './raw-docker';
 import { testEngine } from './setup';
 
-const PLUGIN = `de-resilience-${process.pid}`;
-const SPEC = `/etc/docker/plugins/${PLUGIN}.spec`;
-const PORT = 30_000 + ((process.pid + 13) % 20_000);
+const plugin = tcpPlugin('resilience', 13);
 const RULES = `export const rules: ContainerRule[] = [
   { name: 'no privileged containers', rule: (c) => c.params.HostConfig?.Privileged === true },
   // Judged at start only, so the create goes through and the events path has something to stop.
@@ -23,18 +21,14 @@ describe('riding out dockerd freezes and restarts in AuthZ and events mode', fun
   let enforcer: RunningEnforcer | undefined;
 
   before(async () => {
-    await mkdir('/etc/docker/plugins', { recursive: true });
-    await writeFile(SPEC, `tcp://127.0.0.1:${PORT}\n`);
-    enforcer = await startEnforcer(testEngine(), { HTTP_PORT: String(PORT), RUN_PERIODIC: 'False', RUN_START_EVENTS: 'True', MODE: 'KILL', DOCKER_REQ_TIMEOUT_S: '3' }, { rules: RULES });
-    await testEngine().writeDaemonConfig({ 'authorization-plugins': [PLUGIN] });
-    await testEngine().waitFor(async () => (await rawDocker('GET', '/_ping')).status === 200, 20_000, 'dockerd to answer through the plugin');
+    enforcer = await startEnforcer(testEngine(), { HTTP_PORT: String(plugin.port), RUN_PERIODIC: 'False', RUN_START_EVENTS: 'True', MODE: 'KILL', DOCKER_REQ_TIMEOUT_S: '3' }, { rules: RULES });
+    await plugin.register();
   });
 
   after(async () => {
-    await testEngine().writeDaemonConfig({});
+    await plugin.unregister();
     await testEngine().removeAllContainers();
     await enforcer?.stop();
-    await rm(SPEC, { force: true });
   });
 
   it('a 15 s freeze: decisions keep coming, /health says why, and enforcement resumes', async () => {
