@@ -70,6 +70,15 @@ const OFFLINE_DOCKER: DockerClient = {
   },
   stats: async () => ({}),
   imageTags: async () => [],
+  imageUser: async (ref) => {
+    throw new DockerError('image_inspect', `no Docker engine in eval mode (image ${ref})`, undefined);
+  },
+  volumeInspect: async (name) => {
+    throw new DockerError('volume_inspect', `no Docker engine in eval mode (volume ${name})`, undefined);
+  },
+  execContainer: async (id) => {
+    throw new DockerError('exec_inspect', `no Docker engine in eval mode (exec ${id})`, undefined);
+  },
   stop: async () => 'gone',
   events: async () => {
     throw new DockerError('events', 'no Docker engine in eval mode', undefined);

@@ -7,7 +7,7 @@ import Docker from 'dockerode';
 import type { DockerEndpoint } from '../config';
 import type { ContainerMetrics, ContainerParams } from '../rules/api';
 
-export type DockerOperation = 'ping' | 'version' | 'list' | 'inspect' | 'stats' | 'image_inspect' | 'stop' | 'events';
+export type DockerOperation = 'ping' | 'version' | 'list' | 'inspect' | 'stats' | 'image_inspect' | 'volume_inspect' | 'exec_inspect' | 'stop' | 'events';
 
 export interface ContainerSummary {
   readonly id: string;
@@ -38,6 +38,12 @@ export interface DockerClient {
   stats(id: string): Promise<ContainerMetrics>;
   /** RepoTags of an image (by id), `[]` when it has none. */
   imageTags(imageId: string): Promise<string[]>;
+  /** The user an image runs as by default (its `Config.User`, '' when unset). */
+  imageUser(ref: string): Promise<string>;
+  /** A volume's driver and options (`docker volume inspect`). */
+  volumeInspect(name: string): Promise<{ readonly driver: string; readonly options: Readonly<Record<string, string>> }>;
+  /** The id of the container an exec instance belongs to. */
+  execContainer(execId: string): Promise<string>;
   stop(id: string, graceS: number): Promise<StopResult>;
   /** Container events as a stream of JSON lines. */
   events(options: EventsOptions): Promise<Readable>;
@@ -117,6 +123,27 @@ export class DockerodeClient implements DockerClient {
     return this.call('image_inspect', this.timeoutMs, async (abortSignal) => {
       const info = (await this.docker.getImage(imageId).inspect({ abortSignal } as object)) as { RepoTags?: string[] | null };
       return info.RepoTags ?? [];
+    });
+  }
+
+  imageUser(ref: string): Promise<string> {
+    return this.call('image_inspect', this.timeoutMs, async (abortSignal) => {
+      const info = (await this.docker.getImage(ref).inspect({ abortSignal } as object)) as { Config?: { User?: string } | null };
+      return info.Config?.User ?? '';
+    });
+  }
+
+  volumeInspect(name: string): Promise<{ driver: string; options: Record<string, string> }> {
+    return this.call('volume_inspect', this.timeoutMs, async (abortSignal) => {
+      const info = (await this.docker.getVolume(name).inspect({ abortSignal } as object)) as { Driver?: string; Options?: Record<string, string> | null };
+      return { driver: info.Driver ?? '', options: info.Options ?? {} };
+    });
+  }
+
+  execContainer(execId: string): Promise<string> {
+    return this.call('exec_inspect', this.timeoutMs, async (abortSignal) => {
+      const info = (await this.docker.getExec(execId).inspect({ abortSignal } as object)) as { ContainerID?: string };
+      return info.ContainerID ?? '';
     });
   }
 

@@ -21,6 +21,9 @@ const docker = (inspect: DockerClient['inspect']): DockerClient => ({
   inspect,
   stats: async () => ({}),
   imageTags: async () => [],
+  imageUser: async () => '',
+  volumeInspect: async () => ({ driver: 'local', options: {} }),
+  execContainer: async () => 'c1',
   stop: async () => 'stopped',
   events: async () => {
     throw new Error('no events here');
