@@ -6,6 +6,9 @@ import { TIMEOUT_ERROR_CLASS } from '../rules/sandbox';
 import type { DetectionStore } from '../store/detections';
 import type { Stopper } from './stopper';
 
+/** How a container created without a name is recorded (the original's value). */
+export const UNNAMED_CONTAINER = '<unnamed_container>';
+
 /** One violation as reported to listeners (triggers). */
 export interface ViolationReport {
   readonly kind: 'container' | 'request';
@@ -54,8 +57,9 @@ export class Enforcer {
     );
     this.deps.store.record(
       {
-        id: container.id !== '' ? container.id : container.name || '<unnamed_container>',
-        name: container.name,
+        id: container.id !== '' ? container.id : container.name || UNNAMED_CONTAINER,
+        // The original recorded an AuthZ create without a name under this name; dashboards parse it.
+        name: container.name || (container.id === '' ? UNNAMED_CONTAINER : ''),
         violatedRules: reasons,
         owner: container.owner,
         source: container.checkSource,

@@ -31,6 +31,9 @@ export interface AuthzReply {
 
 export type { DecisionLabel as AuthzDecision } from '../engine/decide';
 
+/** How a create without an image is named (the original's value). */
+export const UNDEFINED_IMAGE = 'UNDEFINED';
+
 export interface AuthzDeps {
   readonly config: Config;
   readonly log: Logger;
@@ -158,7 +161,9 @@ export class AuthzService {
     const checks = await Promise.all(
       views.map(async (params) => {
         try {
-          const container = buildContainer({ id, params, metrics: {}, image: await this.deps.inspector.imageName(params), position: 0, checkSource: 'authz', owner });
+          // The original's value for a create that names no image (IMAGE_WHITE_LIST=UNDEFINED spares it).
+          const image = (await this.deps.inspector.imageName(params)) || UNDEFINED_IMAGE;
+          const container = buildContainer({ id, params, metrics: {}, image, position: 0, checkSource: 'authz', owner });
           return { container, judgement: await this.judgeContainer(container, rules) };
         } catch (err: unknown) {
           faults.push(`container rules: ${errorMessage(err)}`);

@@ -74,7 +74,7 @@ describe('AuthZ plugin mode through a real dockerd', function () {
     await ok.remove();
 
     const found = await detections(enforcer!);
-    expect(found.map((d) => [d.name, d.source, d.action, d.violated_rule])).to.deep.include(['bad-priv', 'authz', 'denied', 'no privileged containers']);
+    expect(found.map((d) => [d.name, d.source, d.action, d.violated_rule])).to.deep.include(['bad-priv', 'authz_plugin', 'denied', 'no privileged containers']);
   });
 
   it('refuses a raw create with lower-case keys (the case-variant bypass)', async () => {
@@ -129,7 +129,7 @@ describe('AuthZ plugin mode through a real dockerd', function () {
     const container = await testEngine().docker.createContainer({ name: 'warned-priv', Image: testEngine().image, Cmd: ['sleep', '60'], HostConfig: { Privileged: true, NetworkMode: 'none' } });
     await container.remove({ force: true });
     const found = await detections(enforcer!);
-    expect(found.map((d) => [d.name, d.source, d.action, d.mode])).to.deep.equal([['warned-priv', 'authz', 'warned', 'WARN']]);
+    expect(found.map((d) => [d.name, d.source, d.action, d.mode])).to.deep.equal([['warned-priv', 'authz_plugin', 'warned', 'WARN']]);
   });
 
   it('answers a malformed envelope with the default action, for both settings', async () => {
