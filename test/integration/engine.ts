@@ -83,7 +83,10 @@ class ThrowawayEngine implements TestEngine {
     if (this.child?.pid && this.child.exitCode === null) process.kill(this.child.pid, 'SIGKILL');
   };
 
-  constructor(readonly root: string) {
+  constructor(
+    readonly root: string,
+    private readonly extraArgs: readonly string[] = [],
+  ) {
     this.socketPath = path.join(root, 'docker.sock');
     this.logFile = path.join(root, 'dockerd.log');
     this.configFile = path.join(root, 'daemon.json');
@@ -101,6 +104,7 @@ class ThrowawayEngine implements TestEngine {
         '--host', `unix://${this.socketPath}`,
         '--config-file', this.configFile,
         '--bridge=none', '--iptables=false', '--ip-masq=false',
+        ...this.extraArgs,
       ],
       { stdio: ['ignore', log, log] },
     );
@@ -214,10 +218,15 @@ class ThrowawayEngine implements TestEngine {
   }
 }
 
-export async function startTestEngine(): Promise<TestEngine> {
+export interface TestEngineOptions {
+  /** More dockerd flags (e.g. another --host with TLS); kept across restart(). */
+  readonly extraArgs?: readonly string[];
+}
+
+export async function startTestEngine(options: TestEngineOptions = {}): Promise<TestEngine> {
   if (!existsSync('/bin/busybox')) throw new Error('/bin/busybox is missing: apt-get install -y busybox-static');
   const root = await mkdtemp(path.join(os.tmpdir(), 'de-'));
-  const engine = new ThrowawayEngine(root);
+  const engine = new ThrowawayEngine(root, options.extraArgs);
   await writeFile(engine.configFile, '{}');
   try {
     await engine.start();
