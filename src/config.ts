@@ -1,3 +1,4 @@
+import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Mode } from './rules/api';
 import { parseWhitelist, type Whitelist } from './engine/whitelist';
@@ -49,6 +50,11 @@ export interface Config {
   readonly whitelistRulesPath: string;
   readonly requestRulesPath: string;
   readonly triggersPath: string;
+  /** POLICIES_PATH and GROUPS_PATH: docker-leash policy files (both optional). */
+  readonly policiesPath: string;
+  readonly groupsPath: string;
+  /** HOST_NAME: the host name policy rule sets match (`hosts:`). */
+  readonly hostName: string;
   readonly rulesAllowedModules: readonly string[];
   readonly triggersAllowedModules: readonly string[];
   readonly triggerTimeoutMs: number;
@@ -105,6 +111,9 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   WHITELIST_RULES_PATH: 'rules/whitelist_rules.ts',
   REQUEST_RULES_PATH: 'request_rules/request_rules.ts',
   TRIGGERS_PATH: 'triggers/triggers.ts',
+  POLICIES_PATH: 'policies/policies.yml',
+  GROUPS_PATH: 'policies/groups.yml',
+  // HOST_NAME defaults to the machine's host name (read when the configuration is loaded).
   RULES_ALLOWED_MODULES: '',
   TRIGGERS_ALLOWED_MODULES: '',
   TRIGGER_TIMEOUT_MS: '5000',
@@ -247,6 +256,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     whitelistRulesPath: resolvePath('WHITELIST_RULES_PATH'),
     requestRulesPath: resolvePath('REQUEST_RULES_PATH'),
     triggersPath: resolvePath('TRIGGERS_PATH'),
+    policiesPath: resolvePath('POLICIES_PATH'),
+    groupsPath: resolvePath('GROUPS_PATH'),
+    hostName: (env['HOST_NAME'] ?? os.hostname()).trim(),
     rulesAllowedModules: reader.list('RULES_ALLOWED_MODULES'),
     triggersAllowedModules: reader.list('TRIGGERS_ALLOWED_MODULES'),
     triggerTimeoutMs: reader.int('TRIGGER_TIMEOUT_MS', 1, 600_000),
@@ -260,6 +272,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
   if (config.authzSocket !== '' && !path.isAbsolute(config.authzSocket)) {
     reader.problems.push(`AUTHZ_SOCKET=${JSON.stringify(config.authzSocket)}: expected an absolute path`);
   }
+  if (config.hostName === '') reader.problems.push('HOST_NAME is empty: expected the host name policy rule sets match');
   if (config.selfContainer !== '' && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(config.selfContainer)) {
     reader.problems.push(`SELF_CONTAINER=${JSON.stringify(config.selfContainer)}: expected a container id or name`);
   }
@@ -311,6 +324,9 @@ export function describeConfig(config: Config): Record<string, unknown> {
     triggers_allowed_modules: config.triggersAllowedModules,
     triggers_env: config.triggersEnv,
     triggers_path: config.triggersPath,
+    policies_path: config.policiesPath,
+    groups_path: config.groupsPath,
+    host_name: config.hostName,
     whitelist_rules_path: config.whitelistRulesPath,
   };
 }

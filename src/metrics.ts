@@ -91,6 +91,12 @@ export function createMetrics(version: string) {
       labelNames: ['kind'],
       registers: [registry],
     }),
+    policyDecisions: new Counter({
+      name: 'docker_enforcer_policy_decisions_total',
+      help: 'Requests judged by the docker-leash policies, by rule set (1-based index, or "none" when no rule set applies to this host) and result (allow, deny, would_deny = a denial in WARN mode).',
+      labelNames: ['rule_set', 'result'],
+      registers: [registry],
+    }),
     authzRefused: new Counter({
       name: 'docker_enforcer_authz_refused_total',
       help: 'Calls to the plugin endpoints refused because the caller is not in AUTHZ_ALLOWED_PEERS.',

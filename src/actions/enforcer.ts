@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { reasonsOf, type Judgement } from '../engine/judge';
 import type { Metrics } from '../metrics';
-import type { ActionTaken, CheckSource, Container } from '../rules/api';
+import type { ActionTaken, CheckSource, Container, Mode } from '../rules/api';
 import { TIMEOUT_ERROR_CLASS } from '../rules/sandbox';
 import type { DetectionStore } from '../store/detections';
 import type { Stopper } from './stopper';
@@ -73,6 +73,20 @@ export class Enforcer {
     if (taken === 'stopped' && !this.deps.dryRun) void this.deps.stopper.stop(container.id, container.name);
     this.notify({ kind: 'container', subject: container, reasons, judgement, action: taken, source: container.checkSource, time: now });
     return taken;
+  }
+
+  /**
+   * Records, logs and reports what the declarative policies denied (or would have, in WARN mode): a
+   * detection keyed by what the request acts on, with the caller as owner; triggers see the request.
+   */
+  handlePolicyDenial(report: { readonly request: unknown; readonly subject: string; readonly user: string; readonly image: string; readonly reasons: readonly string[]; readonly mode: Mode; readonly action: ActionTaken }): void {
+    const now = this.now();
+    this.deps.store.record(
+      { id: `policy:${report.user}:${report.subject}`, name: report.subject, violatedRules: report.reasons, owner: report.user, source: 'authz', image: report.image, labels: {}, mode: report.mode, action: report.action },
+      now,
+    );
+    const judgement: Judgement = { violations: report.reasons.map((reason) => ({ rule: 'policies', mode: report.mode, reason })), mode: report.mode, whitelistErrors: [], deferredRead: [] };
+    this.notify({ kind: 'request', subject: report.request, reasons: report.reasons, judgement, action: report.action, source: 'authz', time: now });
   }
 
   /** Counts and reports a request-rule judgement (AuthZ); the reply itself is the caller's business. */

@@ -9,7 +9,9 @@
  *     dockerd's route table has and ours lacks (unless AUTHZ_ALLOW_UNKNOWN) — is denied in KILL
  *     mode and allowed with a warning in WARN mode. Never the default action: a fault must not
  *     become an allow.
- *  3. Rule verdicts: a violated KILL rule denies, a violated WARN rule warns.
+ *  3. What the policy sources say: a violated KILL rule denies, a violated WARN rule warns; a policy
+ *     source that denies (declarative policies) denies in its mode (its own, else MODE) — a request
+ *     passes only if every source lets it.
  * Every reason is kept, in that order, so the denial's Msg names all of them.
  */
 import type { Mode } from '../rules/api';
@@ -37,6 +39,16 @@ export interface DecisionInput {
   readonly missingBody?: string;
   /** Every rule judgement made for this request (request rules, container rules per view). */
   readonly judgements?: readonly Judgement[];
+  /** The answers of other policy sources (declarative policies); abstaining sources are left out. */
+  readonly verdicts?: readonly SourceVerdict[];
+}
+
+/** A policy source's answer: allow, or deny with reasons, in its own mode (undefined: MODE). */
+export interface SourceVerdict {
+  readonly source: string;
+  readonly allow: boolean;
+  readonly mode?: Mode;
+  readonly reasons: readonly string[];
 }
 
 export interface Decision {
@@ -75,6 +87,10 @@ export function decide(input: DecisionInput): Decision {
   for (const judgement of input.judgements ?? []) {
     if (judgement.violations.length === 0) continue;
     (judgement.mode === 'KILL' ? killReasons : warnReasons).push(...reasonsOf(judgement));
+  }
+  for (const verdict of input.verdicts ?? []) {
+    if (verdict.allow) continue;
+    ((verdict.mode ?? input.mode) === 'KILL' ? killReasons : warnReasons).push(...verdict.reasons);
   }
   const globalDenies = globalReasons.length > 0 && input.mode === 'KILL';
   const reasons = unique([...globalReasons, ...killReasons, ...warnReasons]);

@@ -36,6 +36,14 @@ describe('the AuthZ decision (sources x modes x default action x body guard)', (
     ['an unknown action allowed by AUTHZ_ALLOW_UNKNOWN', base('KILL', { action: 'unknown', allowUnknownActions: true }), true, 'allow'],
     ['every reason at once, guards first', base('KILL', { unreadable: ['bad query'], missingBody: 'no body', judgements: [violated('r', 'KILL')] }), false, 'deny', /^bad query, no body, r$/],
     ['a WARN-mode guard and a KILL rule: denied by the rule only', base('WARN', { missingBody: 'no body', judgements: [violated('r', 'KILL')] }), false, 'deny', /^r$/],
+    // Policies: every source must let the request through.
+    ['policies allow, rules allow', base('KILL', { judgements: [NO_VIOLATION], verdicts: [{ source: 'policies', allow: true, reasons: [] }] }), true, 'allow'],
+    ['policies deny under MODE=KILL', base('KILL', { verdicts: [{ source: 'policies', allow: false, reasons: ['BindMount: /etc is not under an allowed path'] }] }), false, 'deny', /^BindMount: \/etc/],
+    ['policies deny under MODE=WARN: warned', base('WARN', { verdicts: [{ source: 'policies', allow: false, reasons: ['p'] }] }), true, 'warn'],
+    ['a WARN rule set under MODE=KILL: warned', base('KILL', { verdicts: [{ source: 'policies', allow: false, mode: 'WARN', reasons: ['p'] }] }), true, 'warn'],
+    ['a KILL rule set under MODE=WARN: denied', base('WARN', { verdicts: [{ source: 'policies', allow: false, mode: 'KILL', reasons: ['p'] }] }), false, 'deny', /^p$/],
+    ['policies allow but a KILL rule denies', base('KILL', { judgements: [violated('no privileged', 'KILL')], verdicts: [{ source: 'policies', allow: true, reasons: [] }] }), false, 'deny', /^no privileged$/],
+    ['both deny: both named', base('KILL', { judgements: [violated('r', 'KILL')], verdicts: [{ source: 'policies', allow: false, reasons: ['p'] }] }), false, 'deny', /^r, p$/],
   ];
   for (const [what, input, allow, label, msg] of rows) {
     it(what, () => {
