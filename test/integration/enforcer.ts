@@ -26,6 +26,9 @@ export interface EnforcerFiles {
   readonly whitelistRules?: string;
   readonly requestRules?: string;
   readonly triggers?: string;
+  /** docker-leash policy files (YAML), written as policies.yml and groups.yml. */
+  readonly policies?: string;
+  readonly groups?: string;
 }
 
 export const RULE_IMPORT = "import type { ContainerRule, WhitelistRule, RequestRule } from 'docker-enforcer';\n";
@@ -41,6 +44,8 @@ export async function startEnforcer(
   if (files.whitelistRules) await writeFile(path.join(dir, 'whitelist_rules.ts'), RULE_IMPORT + files.whitelistRules);
   if (files.requestRules) await writeFile(path.join(dir, 'request_rules.ts'), RULE_IMPORT + files.requestRules);
   if (files.triggers) await writeFile(path.join(dir, 'triggers.ts'), files.triggers);
+  if (files.policies) await writeFile(path.join(dir, 'policies.yml'), files.policies);
+  if (files.groups) await writeFile(path.join(dir, 'groups.yml'), files.groups);
   const config = loadConfig(
     {
       DOCKER_SOCKET: `unix://${engine.socketPath}`,
@@ -53,6 +58,8 @@ export async function startEnforcer(
       WHITELIST_RULES_PATH: path.join(dir, 'whitelist_rules.ts'),
       REQUEST_RULES_PATH: path.join(dir, 'request_rules.ts'),
       TRIGGERS_PATH: path.join(dir, 'triggers.ts'),
+      POLICIES_PATH: path.join(dir, 'policies.yml'),
+      GROUPS_PATH: path.join(dir, 'groups.yml'),
       ...env,
     },
     dir,
