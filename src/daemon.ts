@@ -22,6 +22,7 @@ import { PeriodicScanner } from './modes/periodic';
 import { loadRuleSet, RuleSetLoadError, type RuleSet } from './rules/rule-set';
 import { RuleLoadError } from './rules/rule-load-error';
 import { TriggerRunner } from './triggers/trigger-runner';
+import { loadPolicies, type LoadedPolicies } from './policies/loaded';
 import { isAllowedPeer } from './util/peers';
 import { containerIdFromProc, isContainerId } from './facts/self-container';
 import { DetectionStore } from './store/detections';
@@ -35,6 +36,13 @@ export interface DaemonDeps {
   readonly triggerEnv?: Readonly<Record<string, string>>;
   /** Decide and report only: no container is stopped (`scan --dry-run`). */
   readonly dryRun?: boolean;
+}
+
+/** Everything enforced, loaded and validated together and swapped as one. */
+export interface Enforced {
+  readonly rules: RuleSet;
+  /** docker-leash policies; undefined when neither policy file exists. */
+  readonly policies: LoadedPolicies | undefined;
 }
 
 const HEALTH_PING_MS = 5000;
@@ -86,7 +94,7 @@ export class Daemon {
   private lastReload: ReloadStatus | null = null;
   private watchers: FSWatcher[] = [];
   private watchTimer: NodeJS.Timeout | undefined;
-  private ruleSet: RuleSet | undefined;
+  private enforced: Enforced | undefined;
   private servers: http.Server[] = [];
   private pingTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = new Date();
@@ -176,15 +184,20 @@ export class Daemon {
       inspector,
       enforcer: this.enforcer,
       judgeOptions,
-      rules: () => this.rules(),
+      snapshot: () => this.snapshot(),
       engineApiVersion: () => this.engineApiVersion,
     });
   }
 
   /** The rules being enforced (throws before start()). */
   rules(): RuleSet {
-    if (!this.ruleSet) throw new Error('rules are not loaded yet');
-    return this.ruleSet;
+    return this.snapshot().rules;
+  }
+
+  /** Everything being enforced, as one snapshot (throws before start()). */
+  snapshot(): Enforced {
+    if (!this.enforced) throw new Error('rules are not loaded yet');
+    return this.enforced;
   }
 
   /** Resolves when every violation handed to the triggers has been processed (tests). */
@@ -208,9 +221,9 @@ export class Daemon {
     this.selfContainerId = await this.findOwnContainer();
     this.log.info({ version: config.version, dockerSocket: config.dockerSocket, mode: config.mode }, 'starting docker-enforcer');
     const loaded = await this.loadRules(this.triggers);
-    this.ruleSet = loaded;
+    this.enforced = loaded;
     this.countRules();
-    this.log.info({ rules: loaded.containerRules.rules.map((r) => r.name), files: loaded.files.map((f) => f.path) }, 'rules loaded');
+    this.log.info({ rules: loaded.rules.containerRules.rules.map((r) => r.name), files: loaded.rules.files.map((f) => f.path), policies: loaded.policies?.config.ruleSets.length ?? 0 }, 'rules loaded');
     await this.startHttp();
     this.startDockerFacing();
     if (config.reloadOnChange) this.watchRuleFolders();
@@ -256,8 +269,9 @@ export class Daemon {
     try {
       const loaded = await this.loadRules(triggers);
       const previousTriggers = this.triggers;
-      const previousRules = this.ruleSet;
-      this.ruleSet = loaded;
+      const previousRules = this.enforced?.rules;
+      // One assignment: a request is judged by one whole snapshot (rules and policies together).
+      this.enforced = loaded;
       // Checks that started with the old rules finish with them; then its worker ends.
       previousRules?.close();
       this.triggers = triggers;
@@ -265,7 +279,7 @@ export class Daemon {
       this.countRules();
       this.lastReload = { at: new Date().toISOString(), result: 'success', reason, errors: [] };
       this.metrics.ruleReloads.inc({ result: 'success' });
-      this.log.info({ reason, rules: loaded.containerRules.rules.map((r) => r.name) }, 'rules reloaded');
+      this.log.info({ reason, rules: loaded.rules.containerRules.rules.map((r) => r.name), policies: loaded.policies?.config.ruleSets.length ?? 0 }, 'rules reloaded');
     } catch (err: unknown) {
       await triggers.stop(0).catch(() => undefined);
       const errors = err instanceof RuleSetLoadError ? err.errors.map((e) => e.message) : [(err as Error)?.message ?? String(err)];
@@ -287,10 +301,19 @@ export class Daemon {
     });
   }
 
-  /** Every rule file plus the triggers, or one RuleSetLoadError naming every broken file. */
-  private async loadRules(triggers: TriggerRunner): Promise<RuleSet> {
+  /**
+   * Everything enforced — every rule file, the triggers and the policy files — or one
+   * RuleSetLoadError naming every broken file (policy problems with file:line:col).
+   */
+  private async loadRules(triggers: TriggerRunner): Promise<Enforced> {
     const { config } = this.deps;
     const errors: RuleLoadError[] = [];
+    const policies = await loadPolicies(config.policiesPath, config.groupsPath);
+    for (const problem of policies.errors) {
+      // `file:line:col: message`
+      const split = problem.indexOf(': ');
+      errors.push(split === -1 ? new RuleLoadError(config.policiesPath, problem) : new RuleLoadError(problem.slice(0, split), problem.slice(split + 2)));
+    }
     const ruleSet = await loadRuleSet({
       rulesPath: config.rulesPath,
       whitelistRulesPath: config.whitelistRulesPath,
@@ -313,7 +336,7 @@ export class Daemon {
       await triggers.stop(0).catch(() => undefined);
       throw new RuleSetLoadError(errors);
     }
-    return ruleSet;
+    return { rules: ruleSet, policies: policies.policies };
   }
 
   private countRules(): void {
@@ -326,7 +349,7 @@ export class Daemon {
   /** Reloads (debounced) when a file in a rule folder changes: editors write files in several steps. */
   private watchRuleFolders(): void {
     const { config } = this.deps;
-    const folders = new Set([config.rulesPath, config.whitelistRulesPath, config.requestRulesPath, config.triggersPath].map((file) => path.dirname(file)));
+    const folders = new Set([config.rulesPath, config.whitelistRulesPath, config.requestRulesPath, config.triggersPath, config.policiesPath, config.groupsPath].map((file) => path.dirname(file)));
     for (const folder of folders) {
       try {
         const watcher = watch(folder, () => {
@@ -363,7 +386,7 @@ export class Daemon {
       ),
     );
     this.servers = [];
-    this.ruleSet?.close();
+    this.enforced?.rules.close();
     this.log.info('stopped');
   }
 
@@ -378,6 +401,7 @@ export class Daemon {
       periodicStatus: () => (config.runPeriodic ? this.periodic.status() : null),
       health: () => this.health(),
       triggers: () => this.triggers.info(),
+      policies: () => this.enforced?.policies,
       reloadStatus: () => this.reloadStatus(),
     };
     const app = createHttpApp(httpDeps).callback();

@@ -8,7 +8,7 @@ import { ConfigError, loadConfig } from './config';
 import { Daemon } from './daemon';
 import { createLogger } from './log';
 import { checkRuleFiles } from './cli/check';
-import { evalContainer, evalRequest } from './cli/eval';
+import { describeRequestVerdict, evalContainer, evalRequest } from './cli/eval';
 import { dryRunScan, formatTable } from './cli/scan';
 import { RuleSetLoadError } from './rules/rule-set';
 
@@ -24,7 +24,7 @@ const USAGE: Record<string, string> = {
 
 Commands:
   run                 the daemon (default): periodic scans, events, AuthZ plugin, HTTP API
-  check               type-check and load every rule, request-rule, whitelist and trigger file
+  check               type-check and load every rule, request-rule, whitelist and trigger file, and validate the policy files
   scan --dry-run      judge every running container once and print what would happen
   eval                judge a docker inspect JSON or an AuthZ envelope offline
 
@@ -98,7 +98,7 @@ async function evaluate(argv: readonly string[], version: string): Promise<numbe
       return verdict.violated ? 1 : 0;
     }
     const verdict = await evalRequest(config, requestFile as string);
-    process.stdout.write(asJson ? `${JSON.stringify(verdict)}\n` : `${verdict.request}: ${verdict.allow ? 'allowed' : `denied: ${verdict.msg ?? ''}`}\n`);
+    process.stdout.write(asJson ? `${JSON.stringify(verdict)}\n` : describeRequestVerdict(verdict));
     return verdict.allow ? 0 : 1;
   } catch (err: unknown) {
     process.stderr.write(`docker-enforcer eval: ${(err as Error).message}\n`);

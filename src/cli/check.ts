@@ -10,13 +10,14 @@ import type { Config } from '../config';
 import { readRuleSource, instantiateRules, type RuleFileInfo, type RuleFileKind } from '../rules/loader';
 import { RuleSandbox } from '../rules/sandbox';
 import { RuleLoadError } from '../rules/rule-load-error';
+import { loadPolicies } from '../policies/loaded';
 
 /** Globals the sandbox gives rule code (no DOM, no Node): only `console`. */
 const SANDBOX_GLOBALS_FILE = '/__docker-enforcer-sandbox-globals.d.ts';
 const SANDBOX_GLOBALS = `declare var console: { log(...args: unknown[]): void; info(...args: unknown[]): void; warn(...args: unknown[]): void;
   error(...args: unknown[]): void; debug(...args: unknown[]): void; trace(...args: unknown[]): void };`;
 
-export type CheckedFile = Pick<RuleFileInfo, 'kind' | 'path' | 'present' | 'names'>;
+export type CheckedFile = Pick<RuleFileInfo, 'path' | 'present' | 'names'> & { readonly kind: RuleFileInfo['kind'] | 'policies' | 'groups' };
 
 export interface CheckResult {
   /** `file:line:col: message`, one per problem. */
@@ -80,5 +81,12 @@ export async function checkRuleFiles(config: Config): Promise<CheckResult> {
       files.push({ kind, path: file, present: existsSync(file), names: [] });
     }
   }
+  const policies = await loadPolicies(config.policiesPath, config.groupsPath);
+  problems.push(...policies.errors);
+  const compiled = policies.policies?.config;
+  files.push(
+    { kind: 'policies', path: config.policiesPath, present: existsSync(config.policiesPath), names: compiled ? compiled.ruleSets.map((ruleSet) => ruleSet.name) : [] },
+    { kind: 'groups', path: config.groupsPath, present: existsSync(config.groupsPath), names: compiled ? [...compiled.groups.keys()] : [] },
+  );
   return { problems, files };
 }

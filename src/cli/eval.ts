@@ -17,6 +17,7 @@ import { AuthzService } from '../modes/authz';
 import type { ContainerMetrics, ContainerParams } from '../rules/api';
 import { loadRuleSet } from '../rules/rule-set';
 import { DetectionStore } from '../store/detections';
+import { loadPolicies } from '../policies/loaded';
 
 export interface EvalVerdict {
   readonly subject: string;
@@ -89,6 +90,14 @@ export interface RequestVerdict {
   readonly request: string;
   readonly allow: boolean;
   readonly msg?: string;
+  /** What the docker-leash policies said, when policy files exist: the rule set, policy and checks that decided. */
+  readonly policies?: {
+    readonly allow: boolean;
+    readonly decidedBy: string;
+    readonly ruleSet?: string;
+    readonly policy?: number;
+    readonly reasons: readonly string[];
+  };
 }
 
 /** Decides an AuthZ envelope exactly as the daemon's AuthZ plugin would (request rules, container rules at create). */
@@ -101,8 +110,28 @@ export async function evalRequest(config: Config, file: string): Promise<Request
   const enforcer = new Enforcer({ log, metrics, store, stopper: new Stopper(OFFLINE_DOCKER, 0, log, metrics) });
   const rules = await loadRuleSet({ ...config, allowedModules: config.rulesAllowedModules, timeoutMs: config.ruleTimeoutMs });
   const inspector = new ContainerInspector({ docker: OFFLINE_DOCKER, log, cacheParams: false, disableParams: false, disableMetrics: true, cacheTrusted: () => false });
-  const service = new AuthzService({ config, log, metrics, docker: OFFLINE_DOCKER, inspector, enforcer, judgeOptions: judgeOptions(config), rules: () => rules });
-  const reply = await service.authorize(body).finally(() => rules.close());
+  const loadedPolicies = await loadPolicies(config.policiesPath, config.groupsPath);
+  if (loadedPolicies.errors.length > 0) {
+    rules.close();
+    throw new Error(`invalid policy files:\n  - ${loadedPolicies.errors.join('\n  - ')}`);
+  }
+  const service = new AuthzService({ config, log, metrics, docker: OFFLINE_DOCKER, inspector, enforcer, judgeOptions: judgeOptions(config), snapshot: () => ({ rules, policies: loadedPolicies.policies }) });
+  const { reply, policy } = await service.explain(body).finally(() => rules.close());
   const request = envelope.ok ? `${envelope.value.RequestMethod} ${envelope.value.RequestURI}` : file;
-  return { request, allow: reply.Allow, ...(reply.Msg ? { msg: reply.Msg } : {}) };
+  const policies = policy
+    ? { allow: policy.allow, decidedBy: policy.decidedBy, ...(policy.ruleSet ? { ruleSet: `${policy.ruleSet.index} (${policy.ruleSet.name})` } : {}), ...(policy.policy !== undefined ? { policy: policy.policy } : {}), reasons: policy.reasons }
+    : undefined;
+  return { request, allow: reply.Allow, ...(reply.Msg ? { msg: reply.Msg } : {}), ...(policies ? { policies } : {}) };
+}
+
+/** The eval --request answer as text: the decision, then what the policies said. */
+export function describeRequestVerdict(verdict: RequestVerdict): string {
+  const lines = [`${verdict.request}: ${verdict.allow ? 'allowed' : `denied: ${verdict.msg ?? ''}`}`];
+  const policies = verdict.policies;
+  if (policies) {
+    const where = [policies.ruleSet ? `rule set ${policies.ruleSet}` : 'no rule set', policies.policy !== undefined ? `policy ${policies.policy}` : undefined].filter(Boolean).join(', ');
+    lines.push(`  policies: ${policies.allow ? 'allow' : 'deny'} (decided by ${policies.decidedBy}; ${where})`);
+    for (const reason of policies.reasons) lines.push(`    ${reason}`);
+  }
+  return `${lines.join('\n')}\n`;
 }

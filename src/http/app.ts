@@ -1,9 +1,10 @@
+import { policiesView } from './policies-view';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { describeConfig } from '../config';
 import type { Detection } from '../store/detections';
 import type { HttpDeps } from './deps';
-import { renderConfigPage, renderDetectionsPage, renderRulesPage } from './html';
+import { renderConfigPage, renderDetectionsPage, renderPoliciesPage, renderRulesPage } from './html';
 
 /** HTTP errors carry a status and are safe to show; anything else is a 500 with no internals. */
 export class HttpError extends Error {
@@ -115,6 +116,15 @@ export function createHttpApp(deps: HttpDeps): Koa {
   });
   router.get('/rules', rulesHandler(deps, 'rules'));
   router.get('/request_rules', rulesHandler(deps, 'request_rules'));
+  router.get('/policies', (ctx) => {
+    const view = policiesView(deps.policies(), deps.config.hostName, deps.reloadStatus());
+    if (wantsHtml(ctx)) {
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = renderPoliciesPage(view);
+      return;
+    }
+    ctx.body = view;
+  });
   router.get('/triggers', (ctx) => {
     const file = deps.triggers();
     const files = file ? [{ kind: file.kind, path: file.path, present: file.present, loaded_at: file.loadedAt, names: file.names, source: file.source }] : [];

@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import type { Metrics } from '../metrics';
 import type { RuleFileInfo } from '../rules/loader';
 import type { RuleSet } from '../rules/rule-set';
+import type { LoadedPolicies } from '../policies/loaded';
 import type { DetectionStore } from '../store/detections';
 
 /** Times of the latest periodic run (null fields until the first run completes). */
@@ -39,6 +40,8 @@ export interface HttpDeps {
   /** null when periodic mode is off. */
   periodicStatus(): PeriodicRunStatus | null;
   health(): HealthReport;
+  /** The docker-leash policies in force (undefined when there are no policy files). */
+  policies(): LoadedPolicies | undefined;
   /** The loaded triggers file (undefined before start). */
   triggers(): RuleFileInfo | undefined;
   reloadStatus(): ReloadStatus | null;

@@ -3,6 +3,7 @@
  * hosts without internet. Every dynamic string is escaped: container names, labels, rule names and
  * sources are user-controlled.
  */
+import type { PoliciesView } from './policies-view';
 import type { Detection } from '../store/detections';
 import type { PeriodicRunStatus, ReloadStatus } from './deps';
 
@@ -88,13 +89,45 @@ export function renderRulesPage(title: string, rules: readonly RuleRow[], files:
       }</p>${f.present ? `<pre><code>${highlightTypeScript(f.source)}</code></pre>` : ''}`,
     )
     .join('\n');
-  const reloadNote =
-    reload === null
-      ? ''
-      : `<p class="meta" id="reload">Last reload (${escapeHtml(reload.reason)}) at ${escapeHtml(reload.at)}: <strong class="${reload.result === 'failure' ? 'mode-KILL' : ''}">${escapeHtml(reload.result)}</strong>${
-          reload.errors.length > 0 ? ` — the previous rules stay in force:<br>${reload.errors.map(escapeHtml).join('<br>')}` : ''
-        }</p>`;
+  const reloadNote = reloadLine(reload, 'the previous rules stay in force');
   return page(title, `${reloadNote}<table id="rules" class="sortable"><thead><tr><th>Rule</th><th>Effective mode</th></tr></thead><tbody>${rows}</tbody></table>${sources}`);
+}
+
+function reloadLine(reload: ReloadStatus | null, kept: string): string {
+  return reload === null
+    ? ''
+    : `<p class="meta" id="reload">Last reload (${escapeHtml(reload.reason)}) at ${escapeHtml(reload.at)}: <strong class="${reload.result === 'failure' ? 'mode-KILL' : ''}">${escapeHtml(reload.result)}</strong>${
+        reload.errors.length > 0 ? ` — ${kept}:<br>${reload.errors.map(escapeHtml).join('<br>')}` : ''
+      }</p>`;
+}
+
+export function renderPoliciesPage(view: PoliciesView): string {
+  const reload = reloadLine(view.last_reload, 'the previous rules and policies stay in force');
+  if (!view.enabled) return page('Policies', `${reload}<p>No policy files: the TypeScript rules alone decide.</p>`);
+  const applies = view.applies ? `rule set ${view.applies.index} (${escapeHtml(view.applies.name)})` : '<strong class="mode-KILL">none: every request is denied</strong>';
+  const ruleSets = view.rule_sets
+    .map((ruleSet) => {
+      const rows = ruleSet.policies
+        .map((policy) => {
+          const rules = Object.entries(policy.rules).map(([key, checks]) => `<code>${escapeHtml(key)}</code>: ${checks.map(escapeHtml).join(', ')}`).join('<br>');
+          return `<tr><td>${policy.index}${policy.name ? ` (${escapeHtml(policy.name)})` : ''}</td><td>${policy.members.map(escapeHtml).join(', ')}</td><td>${rules}</td></tr>`;
+        })
+        .join('\n');
+      const hosts = [...ruleSet.hosts.include.map((h) => `+${h}`), ...ruleSet.hosts.exclude.map((h) => `-${h}`)].map((h) => `<code>${escapeHtml(h)}</code>`).join(' ');
+      return `<h2>Rule set ${ruleSet.index}: ${escapeHtml(ruleSet.name)}</h2><p class="meta">hosts ${hosts} — default <strong>${escapeHtml(ruleSet.default)}</strong>${ruleSet.mode ? ` — mode <strong class="mode-${escapeHtml(ruleSet.mode)}">${escapeHtml(ruleSet.mode)}</strong>` : ''}</p>
+<table class="sortable policies"><thead><tr><th>Policy</th><th>Members</th><th>Rules (key: checks)</th></tr></thead><tbody>${rows}</tbody></table>`;
+    })
+    .join('\n');
+  const groups = Object.entries(view.groups)
+    .map(([group, members]) => `<tr><td>${escapeHtml(group)}</td><td>${members.map(escapeHtml).join(', ')}</td></tr>`)
+    .join('\n');
+  const files = view.files
+    .map((f) => `<h2>${escapeHtml(f.kind)}</h2><p class="meta"><code>${escapeHtml(f.path)}</code> — ${f.present ? `loaded ${escapeHtml(f.loaded_at)}` : 'not present'}</p>${f.present ? `<pre><code>${escapeHtml(f.source)}</code></pre>` : ''}`)
+    .join('\n');
+  return page(
+    'Policies',
+    `${reload}<p class="meta">Host <code>${escapeHtml(view.host_name)}</code> (${escapeHtml(view.format ?? '')} format): ${applies}</p>${ruleSets}<h2>Groups</h2><table id="groups" class="sortable"><thead><tr><th>Group</th><th>Members</th></tr></thead><tbody>${groups}</tbody></table>${files}`,
+  );
 }
 
 export function renderConfigPage(config: Record<string, unknown>): string {

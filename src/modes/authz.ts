@@ -15,6 +15,10 @@ import { containerAfterUpdate } from '../facts/container-update';
 import { parseEnvelope } from '../facts/envelope';
 import type { ContainerInspector } from '../facts/inspector';
 import { redactRequest, redactUri } from '../facts/redact';
+import { bindDevice, policyFacts, type SubjectLookups } from '../facts/subjects';
+import { judgePolicies, neededLookups, type PolicyVerdict } from '../policies/leash/judge';
+import type { LoadedPolicies } from '../policies/loaded';
+import { ANONYMOUS, type PolicyFacts } from '../policies/policy-facts';
 import { requestFacts, type RequestFacts } from '../facts/request';
 import { formValue } from '../facts/request-uri';
 import { runsBelow } from '../facts/api-version';
@@ -42,7 +46,8 @@ export interface AuthzDeps {
   readonly inspector: ContainerInspector;
   readonly enforcer: Enforcer;
   readonly judgeOptions: JudgeOptions;
-  rules(): RuleSet;
+  /** Everything enforced right now, as one snapshot (rules and policies swap together on reload). */
+  snapshot(): { readonly rules: RuleSet; readonly policies: LoadedPolicies | undefined };
   /** The engine's API version when known (what a request without a version prefix runs at). */
   engineApiVersion?(): string | undefined;
 }
@@ -52,11 +57,24 @@ interface ContainerCheck {
   readonly judgement: Judgement;
 }
 
+interface PolicyJudgement {
+  readonly verdict: PolicyVerdict;
+  readonly facts: PolicyFacts;
+}
+
 interface Judged {
   readonly decision: Decision;
   readonly facts?: RequestFacts;
   readonly requestJudgement?: Judgement;
   readonly containerChecks: readonly ContainerCheck[];
+  readonly policy?: PolicyJudgement;
+}
+
+/** What `explain` tells beyond the reply (eval --request). */
+export interface Explained {
+  readonly reply: AuthzReply;
+  readonly decision: Decision;
+  readonly policy?: PolicyVerdict;
 }
 
 /**
@@ -68,6 +86,11 @@ export class AuthzService {
 
   /** Decides one AuthZReq envelope; `problem` says why the envelope could not even be read. */
   async authorize(body: Buffer, problem?: string): Promise<AuthzReply> {
+    return (await this.explain(body, problem)).reply;
+  }
+
+  /** `authorize`, also telling what decided (the policy rule set, policy and checks). */
+  async explain(body: Buffer, problem?: string): Promise<Explained> {
     const started = process.hrtime.bigint();
     let judged: Judged;
     try {
@@ -78,7 +101,7 @@ export class AuthzService {
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.act(judged, seconds);
-    return replyOf(judged.decision);
+    return { reply: replyOf(judged.decision), decision: judged.decision, ...(judged.policy ? { policy: judged.policy.verdict } : {}) };
   }
 
   /**
@@ -102,16 +125,20 @@ export class AuthzService {
     const envelope = parseEnvelope(body);
     if (!envelope.ok) return this.notARequest(envelope.problem);
     const facts = requestFacts(envelope.value, { engineApiVersion: this.deps.engineApiVersion?.() });
-    // One request is judged with one rule set, even if a reload swaps it meanwhile.
-    const rules = this.deps.rules();
+    // One request is judged with one snapshot, even if a reload swaps it meanwhile.
+    const { rules, policies } = this.deps.snapshot();
     const faults: string[] = [];
     // Request and container rules are asked for together so they share one evaluation batch.
-    const [requestJudgement, containerChecks] = await Promise.all([
+    const [requestJudgement, containerChecks, policy] = await Promise.all([
       this.judgeRequestRules(facts, rules).catch((err: unknown) => {
         faults.push(`request rules: ${errorMessage(err)}`);
         return undefined;
       }),
       this.containerChecks(facts, rules, faults),
+      this.judgePolicies(facts, policies).catch((err: unknown) => {
+        faults.push(`policies: ${errorMessage(err)}`);
+        return undefined;
+      }),
     ]);
     const decision = this.decide({
       action: facts.request.action,
@@ -121,8 +148,41 @@ export class AuthzService {
       unreadable: facts.unreadable,
       missingBody: facts.missingBody,
       judgements: [...(requestJudgement ? [requestJudgement] : []), ...containerChecks.map((check) => check.judgement)],
+      verdicts: policy ? [{ source: 'policies', allow: policy.verdict.allow, ...(policy.verdict.mode ? { mode: policy.verdict.mode } : {}), reasons: policy.verdict.reasons }] : [],
     });
-    return { decision, facts, requestJudgement, containerChecks };
+    return { decision, facts, requestJudgement, containerChecks, ...(policy ? { policy } : {}) };
+  }
+
+  /**
+   * The docker-leash policies' answer (none when no policy file exists): the facts their checks read
+   * are gathered first — dockerd asked only for what those checks need — then judged, pure.
+   */
+  private async judgePolicies(facts: RequestFacts, policies: LoadedPolicies | undefined): Promise<PolicyJudgement | undefined> {
+    if (!policies) return undefined;
+    const { config } = policies;
+    const host = this.deps.config.hostName;
+    const { action, namespace, method } = facts.request;
+    const needed = neededLookups(config, host, { user: facts.request.user === '' ? ANONYMOUS : facts.request.user, action, namespace, method });
+    const policyFactsOf = await policyFacts(facts, needed, this.lookups);
+    return { verdict: judgePolicies(config, host, policyFactsOf), facts: policyFactsOf };
+  }
+
+  /** dockerd's view of what a request names indirectly; "no such object" is an answer, anything else a fault. */
+  private readonly lookups: SubjectLookups = {
+    containerName: (ref) => this.orMissing(this.deps.docker.inspect(ref).then((params) => params.Name ?? '')),
+    containerUser: (ref) => this.orMissing(this.deps.docker.inspect(ref).then((params) => params.Config?.User ?? '')),
+    execContainer: (id) => this.orMissing(this.deps.docker.execContainer(id)),
+    volumeBindSource: (name) => this.orMissing(this.deps.docker.volumeInspect(name)).then((volume) => (volume ? bindDevice(volume.driver, volume.options) : undefined)),
+    imageUser: (ref) => this.orMissing(this.deps.docker.imageUser(ref)),
+  };
+
+  private async orMissing<T>(lookup: Promise<T>): Promise<T | undefined> {
+    try {
+      return await lookup;
+    } catch (err: unknown) {
+      if (err instanceof DockerError && err.notFound) return undefined;
+      throw err;
+    }
   }
 
   /**
@@ -207,6 +267,24 @@ export class AuthzService {
     return judgeContainer(positioned, rules.containerRules, rules.whitelistRules, judgeOptions, rules.evaluator);
   }
 
+  /** Counts the policy answer; a denial (or a would-be denial in WARN mode) is a detection and fires triggers. */
+  private actOnPolicy(policy: PolicyJudgement, request: Request | undefined): void {
+    const { verdict, facts } = policy;
+    const mode = verdict.mode ?? this.deps.config.mode;
+    const ruleSet = verdict.ruleSet ? String(verdict.ruleSet.index) : 'none';
+    this.deps.metrics.policyDecisions.inc({ rule_set: ruleSet, result: verdict.allow ? 'allow' : mode === 'KILL' ? 'deny' : 'would_deny' });
+    if (verdict.allow) return;
+    this.deps.enforcer.handlePolicyDenial({
+      request,
+      subject: subjectOf(facts),
+      user: facts.user,
+      image: facts.imageNames[0] ?? '',
+      reasons: verdict.reasons,
+      mode,
+      action: mode === 'KILL' ? 'denied' : 'warned',
+    });
+  }
+
   /** Acts once on the decision: detections and triggers, metrics, logs. */
   private act(judged: Judged, seconds: number): void {
     const { decision, facts, requestJudgement, containerChecks } = judged;
@@ -217,6 +295,7 @@ export class AuthzService {
     // Two views of one create (old and new engines) are one subject: record the first that violates.
     const violating = containerChecks.find((check) => check.judgement.violations.length > 0);
     if (violating) enforcer.handleContainer(violating.container, violating.judgement, violating.judgement.mode === 'KILL' ? taken : 'warned');
+    if (judged.policy) this.actOnPolicy(judged.policy, request);
     for (const kind of decision.unjudgeable) metrics.authzUnjudgeable.inc({ kind });
     metrics.authzRequests.inc({ decision: decision.label });
     metrics.authzDuration.observe(seconds);
@@ -236,6 +315,11 @@ export class AuthzService {
 function namesExistingContainer(facts: RequestFacts): boolean {
   const { namespace, action, vars } = facts.request;
   return vars['name'] !== undefined && (namespace === 'containers' || action === 'execCreate');
+}
+
+/** What a policy denial is recorded under: the container, image or volume it acts on, else the action. */
+function subjectOf(facts: PolicyFacts): string {
+  return facts.containerNames.find((name) => name !== '') ?? facts.imageNames[0] ?? facts.volumeNames.find((name) => name !== '') ?? facts.action;
 }
 
 function replyOf(decision: Decision): AuthzReply {

@@ -1,6 +1,7 @@
 /** The enforcer registered with the throwaway dockerd as a TCP AuthZ plugin (a spec file), and unregistered. */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { rawDocker } from './raw-docker';
+import type { TestEngine } from './engine';
 import { testEngine } from './setup';
 
 export interface TcpPlugin {
@@ -13,8 +14,8 @@ export interface TcpPlugin {
   unregister(): Promise<void>;
 }
 
-/** A plugin name and port unique to this test process and `label`. */
-export function tcpPlugin(label: string, portOffset: number): TcpPlugin {
+/** A plugin name and port unique to this test process and `label`; registered with `engine` (the suite's shared one by default). */
+export function tcpPlugin(label: string, portOffset: number, engine: () => TestEngine = testEngine): TcpPlugin {
   const name = `de-${label}-${process.pid}`;
   const spec = `/etc/docker/plugins/${name}.spec`;
   const port = 30_000 + ((process.pid + portOffset) % 20_000);
@@ -24,11 +25,11 @@ export function tcpPlugin(label: string, portOffset: number): TcpPlugin {
     async register() {
       await mkdir('/etc/docker/plugins', { recursive: true });
       await writeFile(spec, `tcp://127.0.0.1:${port}\n`);
-      await testEngine().writeDaemonConfig({ 'authorization-plugins': [name] });
-      await testEngine().waitFor(async () => (await rawDocker('GET', '/_ping')).status === 200, 20_000, 'dockerd to answer through the plugin');
+      await engine().writeDaemonConfig({ 'authorization-plugins': [name] });
+      await engine().waitFor(async () => (await rawDocker('GET', '/_ping', undefined, { socketPath: engine().socketPath })).status === 200, 20_000, 'dockerd to answer through the plugin');
     },
     async unregister() {
-      await testEngine().writeDaemonConfig({});
+      await engine().writeDaemonConfig({});
       await rm(spec, { force: true });
     },
   };

@@ -1,3 +1,5 @@
+import { parsePolicyTexts } from '../../../src/policies/leash/load';
+import type { LoadedPolicies } from '../../../src/policies/loaded';
 import { expect } from 'chai';
 import pino from 'pino';
 import request from 'supertest';
@@ -26,7 +28,7 @@ function detection(overrides: Partial<DetectionInput>): DetectionInput {
   };
 }
 
-function deps(overrides: { periodic?: PeriodicRunStatus | null; health?: HealthReport } = {}): HttpDeps {
+function deps(overrides: { periodic?: PeriodicRunStatus | null; health?: HealthReport; policies?: LoadedPolicies } = {}): HttpDeps {
   const store = new DetectionStore({ capacity: 100 });
   store.record(detection({ id: 'old', name: 'old-one' }), new Date('2026-11-22T09:00:00.000Z'));
   store.record(detection({ id: 'new', name: 'tricky "name" \\ <script>x</script>', violatedRules: ['rule with "quotes"'] }), new Date('2026-11-22T10:30:00.000Z'));
@@ -47,6 +49,7 @@ function deps(overrides: { periodic?: PeriodicRunStatus | null; health?: HealthR
     periodicStatus: () => (overrides.periodic === undefined ? { lastRunStart: RUN_START, lastRunEnd: new Date('2026-11-22T10:00:02.500Z'), lastRunSeconds: 2.5 } : overrides.periodic),
     health: () => overrides.health ?? { healthy: true, problems: [], details: { docker: { reachable: true } } },
     reloadStatus: () => null,
+    policies: () => overrides.policies,
     triggers: () => ({ kind: 'triggers', path: '/etc/de/triggers.ts', present: true, loadedAt: '2026-11-22T08:00:00.000Z', source: 'export const triggers = [];', names: ['webhook'] }),
   };
 }
@@ -140,5 +143,24 @@ describe('HTTP API', () => {
     expect(wrong.status).to.equal(405);
     expect(wrong.headers['allow']).to.include('GET');
     expect(wrong.body.error).to.include('not allowed');
+  });
+
+  it('shows the policies in force on /policies, JSON and HTML (escaped), and says when there are none', async () => {
+    const texts = {
+      policies: { path: '/etc/de/policies.yml', text: "- description: Users <b>own</b> theirs\n  hosts: ['+.*']\n  default: ReadOnly\n  mode: WARN\n  policies:\n    - members: [users]\n      rules:\n        containers:\n          ContainerName: ['^$USER-']\n" },
+      groups: { path: '/etc/de/groups.yml', text: 'users: [alice, bob]\n' },
+    };
+    const parsed = parsePolicyTexts(texts);
+    if (!parsed.config) throw new Error(JSON.stringify(parsed.errors));
+    const policies: LoadedPolicies = { config: parsed.config, files: [{ kind: 'policies', path: texts.policies.path, present: true, loadedAt: 't', source: texts.policies.text }] };
+    const app = createHttpApp(deps({ policies })).callback();
+    const json = await request(app).get('/policies');
+    expect(json.body).to.deep.include({ enabled: true, format: 'list', applies: { index: 1, name: 'Users <b>own</b> theirs' }, groups: { users: ['alice', 'bob'] } });
+    expect(json.body.rule_sets[0]).to.deep.include({ default: 'ReadOnly', mode: 'WARN' });
+    expect(json.body.rule_sets[0].policies[0]).to.deep.include({ members: ['users'], rules: { containers: ['ContainerName'] } });
+    const html = await request(app).get('/policies').set('accept', 'text/html');
+    expect(html.text).to.include('Users &lt;b&gt;own&lt;/b&gt; theirs').and.not.include('<b>own</b>');
+    const none = await request(createHttpApp(deps()).callback()).get('/policies');
+    expect(none.body).to.deep.include({ enabled: false, rule_sets: [] });
   });
 });

@@ -45,7 +45,7 @@ function service(env: Record<string, string>, evaluator: Evaluator, inspect: Doc
   const inspector = new ContainerInspector({ docker: client, log, cacheParams: false, disableParams: false, disableMetrics: true, cacheTrusted: () => false });
   const judgeOptions = { whiteList: config.whiteList, imageWhiteList: config.imageWhiteList, stopOnFirstViolation: true, defaultMode: config.mode };
   const rules = ruleSet(evaluator);
-  return { authz: new AuthzService({ config, log, metrics, docker: client, inspector, enforcer, judgeOptions, rules: () => rules }), metrics };
+  return { authz: new AuthzService({ config, log, metrics, docker: client, inspector, enforcer, judgeOptions, snapshot: () => ({ rules, policies: undefined }) }), metrics };
 }
 
 const compliant: Evaluator = { evaluate: async (jobs: readonly EvaluationJob[]): Promise<JobResult[]> => jobs.map(() => ({ outcomes: [{ kind: 'value', value: false }], read: [] })) };
