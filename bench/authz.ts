@@ -20,9 +20,11 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startTestEngine, type TestEngine } from '../test/integration/engine';
 import { Connection, percentile, ROOT, startDaemon, withCpu } from './load';
+import { BENCH_GROUPS, BENCH_POLICIES } from './policy-pair';
 
 const PLUGIN_SOCKET_DIR = '/run/docker/plugins';
-const ENVELOPE = readFileSync(path.join(ROOT, 'test/fixtures/authz/create-envelope.json'), 'utf8');
+// The captured create, sent by a TLS user (policies judge who asks; rules ignore it).
+const ENVELOPE = JSON.stringify({ ...(JSON.parse(readFileSync(path.join(ROOT, 'test/fixtures/authz/create-envelope.json'), 'utf8')) as object), User: 'alice', UserAuthNMethod: 'TLS' });
 
 const CONTAINER_RULES = `export const rules = [
   { name: 'no privileged', rule: (c) => c.params.HostConfig?.Privileged === true },
@@ -96,16 +98,19 @@ async function fixedRate(port: number, rate: number, seconds: number): Promise<{
 }
 
 /** Closed loop on 1 and `connections` connections, then a fixed 1,000 req/s, after a JIT warm-up. */
-async function measureEndpoint(label: string, pid: number, port: number, connections: number, seconds: number): Promise<void> {
+async function measureEndpoint(label: string, pid: number, port: number, connections: number, seconds: number): Promise<{ pluginUs: number }> {
   // The first seconds of a fresh process are not its speed.
   await closedLoop(port, connections, 2);
   console.log(`  ${label}`);
+  let last = { pluginUs: NaN };
   for (const c of [1, connections]) {
     const result = await withCpu(pid, () => closedLoop(port, c, seconds));
+    last = result;
     console.log(`    closed loop, ${String(c).padStart(2)} keep-alive connections: ${result.rps.toFixed(0).padStart(6)} req/s   p50 ${result.p50.toFixed(3)} ms   p99 ${result.p99.toFixed(3)} ms   CPU per request: plugin ${result.pluginUs.toFixed(0)} µs, client ${result.clientUs.toFixed(0)} µs`);
   }
   const fixed = await fixedRate(port, 1000, seconds);
   console.log(`    fixed 1,000 req/s (${fixed.sent} requests): p50 ${fixed.p50.toFixed(3)} ms   p99 ${fixed.p99.toFixed(3)} ms   max ${fixed.max.toFixed(3)} ms${fixed.blocked > 0 ? `   (${fixed.blocked} not sent on time: all 16 connections busy)` : ''}`);
+  return last;
 }
 
 function dockerCall(engine: TestEngine, method: string, uri: string, body?: unknown): Promise<{ status: number; text: string; ms: number }> {
@@ -158,6 +163,7 @@ async function main(): Promise<void> {
   const port = 40_000 + (process.pid % 10_000);
   const noopPort = port + 1;
   const noRulesPort = port + 2;
+  const policiesPort = port + 3;
   const noopPlugin = `${plugin}-noop`;
   const noopSpec = `/etc/docker/plugins/${noopPlugin}.spec`;
   // The same two plugins reached over unix sockets (AUTHZ_SOCKET), where dockerd finds them by name.
@@ -166,6 +172,7 @@ async function main(): Promise<void> {
   let daemon: ChildProcess | undefined;
   let noop: ChildProcess | undefined;
   let noRules: ChildProcess | undefined;
+  let withPolicies: ChildProcess | undefined;
   try {
     await mkdir(PLUGIN_SOCKET_DIR, { recursive: true });
     await writeFile(path.join(dir, 'rules.ts'), CONTAINER_RULES);
@@ -188,8 +195,17 @@ async function main(): Promise<void> {
     await writeFile(path.join(dir, 'no-rules.ts'), 'export const rules = [];\n');
     await writeFile(path.join(dir, 'no-request-rules.ts'), 'export const requestRules = [];\n');
     noRules = await startDaemon({ ...daemonEnv, HTTP_PORT: String(noRulesPort), AUTHZ_SOCKET: '', RULES_PATH: path.join(dir, 'no-rules.ts'), REQUEST_RULES_PATH: path.join(dir, 'no-request-rules.ts') }, noRulesPort);
+    // The same rules plus a realistic docker-leash pair (3 rule sets, 5 groups, 20 checks).
+    await writeFile(path.join(dir, 'policies.yml'), BENCH_POLICIES);
+    await writeFile(path.join(dir, 'groups.yml'), BENCH_GROUPS);
+    withPolicies = await startDaemon(
+      { ...daemonEnv, HTTP_PORT: String(policiesPort), AUTHZ_SOCKET: '', POLICIES_PATH: path.join(dir, 'policies.yml'), GROUPS_PATH: path.join(dir, 'groups.yml'), HOST_NAME: 'wks01' },
+      policiesPort,
+    );
     console.log(`AuthZReq endpoint (create envelope captured from dockerd), each plugin in its own process, ${seconds} s per figure:`);
-    await measureEndpoint('docker-enforcer, 10 container + 5 request rules', daemon.pid!, port, connections, seconds);
+    const withRules = await measureEndpoint('docker-enforcer, 10 container + 5 request rules', daemon.pid!, port, connections, seconds);
+    const withBoth = await measureEndpoint('docker-enforcer, the same rules + docker-leash policies (3 rule sets, 5 groups, 20 checks)', withPolicies.pid!, policiesPort, connections, seconds);
+    console.log(`    policies add ${(withBoth.pluginUs - withRules.pluginUs).toFixed(1)} µs of plugin CPU per decision at ${connections} connections (same run; run-to-run noise here is ±30 µs)`);
     await measureEndpoint('docker-enforcer, no rules (decoding only)', noRules.pid!, noRulesPort, connections, seconds);
     await measureEndpoint('floor: no-op plugin on plain node:http', noop.pid!, noopPort, connections, seconds);
 
@@ -231,6 +247,7 @@ async function main(): Promise<void> {
     daemon?.kill('SIGTERM');
     noop?.kill('SIGTERM');
     noRules?.kill('SIGTERM');
+    withPolicies?.kill('SIGTERM');
     await engine.stop();
     await rm(dir, { recursive: true, force: true });
   }
