@@ -102,8 +102,11 @@ export function readContainerWrapper(parsed: unknown): WrapperReading {
   }
   const inner = isRecord(own['HostConfig']) ? own['HostConfig'] : undefined;
   const cpuset = typeof own['Cpuset'] === 'string' ? own['Cpuset'] : '';
-  const modern = withDefaultNetworkMode(clone(inner));
-  const legacy = withDefaultNetworkMode(legacyHostConfig(embedded, inner, cpuset));
+  // The legacy reading changes the nested HostConfig only when top-level fields or Cpuset are given:
+  // otherwise both readings are the same object (no copy: ~9 µs on a captured create).
+  const shared = embedded === undefined && cpuset === '';
+  const modern = withDefaultNetworkMode(shared ? inner : clone(inner));
+  const legacy = shared ? modern : withDefaultNetworkMode(legacyHostConfig(embedded, inner, cpuset));
   const body: Record<string, unknown> = { ...(config ?? {}) };
   if (legacy) body['HostConfig'] = legacy;
   if (own['NetworkingConfig'] !== undefined) body['NetworkingConfig'] = own['NetworkingConfig'];
@@ -129,12 +132,10 @@ function assign(decoder: GoDecoder, target: Record<string, unknown>, field: stri
  * engines that read top-level HostConfig fields would build a different container than the newer ones.
  */
 export function containersFromCreate(reading: WrapperReading, name: string): ContainerParams[] {
-  const view = (hostConfig: HostConfig | undefined): ContainerParams => ({
-    Name: name === '' ? '' : `/${name}`,
-    Config: clone(reading.config ?? {}),
-    HostConfig: clone(hostConfig ?? {}),
-  });
+  // Views share the decoded objects: nothing downstream changes them (rules get a JSON copy).
+  const view = (hostConfig: HostConfig | undefined): ContainerParams => ({ Name: name === '' ? '' : `/${name}`, Config: reading.config ?? {}, HostConfig: hostConfig ?? {} });
   const legacy = view(reading.legacyHostConfig);
+  if (reading.legacyHostConfig === reading.hostConfig) return [legacy];
   const modern = view(reading.hostConfig);
   return JSON.stringify(legacy.HostConfig) === JSON.stringify(modern.HostConfig) ? [legacy] : [legacy, modern];
 }

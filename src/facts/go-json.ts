@@ -440,6 +440,20 @@ function zeroOf(type: GoType): unknown {
   }
 }
 
+/**
+ * Where in the body a value sits, built as the walk descends and spelled out only for an error
+ * message (a string per field cost ~10 % of decoding a create body).
+ */
+export type Path = string | { readonly parent: Path; readonly field: string } | { readonly parent: Path; readonly key: string } | { readonly parent: Path; readonly index: number };
+
+function pathText(path: Path): string {
+  if (typeof path === 'string') return path;
+  const parent = pathText(path.parent);
+  if ('field' in path) return parent === '' ? path.field : `${parent}.${path.field}`;
+  if ('key' in path) return `${parent}[${JSON.stringify(path.key)}]`;
+  return `${parent}[${path.index}]`;
+}
+
 /** Go's view of a slice: the visible elements plus the backing array (stale elements beyond len) and cap. */
 interface SliceBacking {
   readonly backing: unknown[];
@@ -458,13 +472,15 @@ export class GoDecoder {
     return this.typeError === undefined ? { value } : { value, typeError: this.typeError };
   }
 
-  private fail(path: string, want: string, value: unknown): void {
+  private fail(path: Path, want: string, value: unknown): void {
     const got = value === null ? 'null' : Array.isArray(value) ? 'array' : value instanceof EntryList ? 'object' : typeof value;
     // Go reports the first mismatch (UnmarshalTypeError) and keeps decoding the rest.
-    this.typeError ??= `${path === '' ? 'body' : path}: cannot read ${got} as ${want}`;
+    if (this.typeError !== undefined) return;
+    const where = pathText(path);
+    this.typeError = `${where === '' ? 'body' : where}: cannot read ${got} as ${want}`;
   }
 
-  decode(value: unknown, type: GoType, into: unknown, path: string): unknown {
+  decode(value: unknown, type: GoType, into: unknown, path: Path): unknown {
     if (value === null) return nilable(type) ? null : into;
     switch (type.kind) {
       case 'struct':
@@ -480,7 +496,7 @@ export class GoDecoder {
           return toPlain(value, 0);
         } catch (err: unknown) {
           if (!(err instanceof TooDeepError)) throw err;
-          this.refused ??= `${path}: nested deeper than ${MAX_FREE_FORM_DEPTH} levels`;
+          this.refused ??= `${pathText(path)}: nested deeper than ${MAX_FREE_FORM_DEPTH} levels`;
           return null;
         }
       case 'strslice':
@@ -504,7 +520,7 @@ export class GoDecoder {
     }
   }
 
-  private struct(value: unknown, type: StructType, into: unknown, path: string): unknown {
+  private struct(value: unknown, type: StructType, into: unknown, path: Path): unknown {
     if (!isObjectValue(value)) {
       this.fail(path, `object (${type.name})`, value);
       return into;
@@ -513,24 +529,24 @@ export class GoDecoder {
     for (const [key, child] of entriesOf(value)) {
       const field = fieldFor(type, key);
       if (field === undefined) continue;
-      const decoded = this.decode(child, type.fields[field]!, target[field], path === '' ? field : `${path}.${field}`);
+      const decoded = this.decode(child, type.fields[field]!, target[field], { parent: path, field });
       if (decoded !== undefined) setOwn(target, field, decoded);
     }
     return target;
   }
 
-  private map(value: unknown, valueType: GoType, into: unknown, path: string): unknown {
+  private map(value: unknown, valueType: GoType, into: unknown, path: Path): unknown {
     if (!isObjectValue(value)) {
       this.fail(path, 'object', value);
       return into;
     }
     // Go keeps an existing map and decodes each key's value fresh.
     const target = isRecord(into) ? into : {};
-    for (const [key, child] of entriesOf(value)) setOwn(target, key, this.decode(child, valueType, zeroOf(valueType), `${path}[${JSON.stringify(key)}]`));
+    for (const [key, child] of entriesOf(value)) setOwn(target, key, this.decode(child, valueType, zeroOf(valueType), { parent: path, key }));
     return target;
   }
 
-  private slice(value: unknown, item: GoType, into: unknown, path: string): unknown {
+  private slice(value: unknown, item: GoType, into: unknown, path: Path): unknown {
     if (!Array.isArray(value)) {
       this.fail(path, 'array', value);
       return into;
@@ -548,7 +564,7 @@ export class GoDecoder {
         backing = backing.slice(0, length);
       }
       if (i >= length) length = i + 1;
-      backing[i] = this.decode(child, item, i < backing.length && backing[i] !== undefined ? backing[i] : zeroOf(item), `${path}[${i}]`);
+      backing[i] = this.decode(child, item, i < backing.length && backing[i] !== undefined ? backing[i] : zeroOf(item), { parent: path, index: i });
     });
     length = value.length;
     const visible = backing.slice(0, length);
@@ -556,19 +572,19 @@ export class GoDecoder {
     return visible;
   }
 
-  private array(value: unknown, item: GoType, length: number, into: unknown, path: string): unknown {
+  private array(value: unknown, item: GoType, length: number, into: unknown, path: Path): unknown {
     if (!Array.isArray(value)) {
       this.fail(path, 'array', value);
       return into;
     }
     const previous = Array.isArray(into) ? into : [];
     const out: unknown[] = [];
-    for (let i = 0; i < length; i++) out.push(i < value.length ? this.decode(value[i], item, previous[i] ?? zeroOf(item), `${path}[${i}]`) : zeroOf(item));
+    for (let i = 0; i < length; i++) out.push(i < value.length ? this.decode(value[i], item, previous[i] ?? zeroOf(item), { parent: path, index: i }) : zeroOf(item));
     return out;
   }
 
   /** strslice.StrSlice.UnmarshalJSON: a list of strings, else one string. */
-  private strslice(value: unknown, into: unknown, path: string): unknown {
+  private strslice(value: unknown, into: unknown, path: Path): unknown {
     if (typeof value === 'string') return [value];
     if (Array.isArray(value) && value.every((item) => item === null || typeof item === 'string')) return value.map((item: unknown) => item ?? '');
     this.fail(path, 'string or list of strings', value);
