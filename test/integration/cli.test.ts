@@ -89,6 +89,28 @@ describe('the docker-enforcer command line', function () {
     expect(denied.stdout.trim()).to.equal('POST /v1.41/containers/create?name=web-1: denied: no privileged containers');
   });
 
+  it('eval --request names the policy rule set, policy and check that decided; check finds policy errors', async () => {
+    await writeFile(path.join(dir, 'groups.yml'), 'users: [alice]\n');
+    await writeFile(
+      path.join(dir, 'policies.yml'),
+      "- description: Users own their containers\n  hosts: ['+.*']\n  default: Deny\n  policies:\n    - members: [users]\n      rules:\n        containersCreate:\n          ContainerName: ['^$USER-']\n",
+    );
+    const captured = JSON.parse(await readFile(path.join(ROOT, 'test/fixtures/authz/create-envelope.json'), 'utf8')) as Record<string, unknown>;
+    const asAlice = path.join(dir, 'alice.json');
+    await writeFile(asAlice, JSON.stringify({ ...captured, User: 'alice', UserAuthNMethod: 'TLS' }));
+    const env = { RULES_PATH: 'rules.ts', MODE: 'KILL', POLICIES_PATH: 'policies.yml', GROUPS_PATH: 'groups.yml' };
+    const denied = await cli(['eval', '--request', asAlice], dir, env);
+    expect(denied.code).to.equal(1);
+    expect(denied.stdout).to.include('denied: rule set "Users own their containers", policy 1 (users): ContainerName');
+    expect(denied.stdout).to.match(/policies: deny \(decided by policy; rule set 1 \(Users own their containers\), policy 1\)/);
+    const json = JSON.parse((await cli(['eval', '--request', asAlice, '--json'], dir, env)).stdout) as { policies: { ruleSet: string; reasons: string[] } };
+    expect(json.policies.ruleSet).to.equal('1 (Users own their containers)');
+    await writeFile(path.join(dir, 'policies.yml'), "- hosts: ['+.*']\n  default: Allow\n  policies:\n    - members: [nobody-defined]\n      rules:\n        containersCreat:\n          Allow:\n");
+    const check = await cli(['check'], dir, env);
+    expect(check.code).to.equal(1);
+    expect(check.stderr).to.match(/policies\.yml:4:\d+: .*nobody-defined/).and.match(/policies\.yml:6:\d+: .*containersCreat/);
+  });
+
   it('scan --dry-run reports what would happen, acts on nothing, and exits 1 on violations', async () => {
     const engine = testEngine();
     await engine.runContainer({ name: 'dry-violator' });

@@ -51,7 +51,9 @@ describe('observability: metrics worth scraping, pages worth reading', function 
     await engine.runContainer({ name: 'stopped-one' });
     await engine.runContainer({ name: 'stopped-two' });
     await engine.runContainer({ name: 'fine', memory: 64 * 1024 * 1024 });
-    enforcer = await startEnforcer(engine, { MODE: 'KILL', STOP_ON_FIRST_VIOLATION: 'False' }, { rules: RULES });
+    // A policy pair that lets everything through: it adds a /policies page without changing a decision.
+    const policies = "- description: Open <host>\n  hosts: ['+.*']\n  default: Allow\n  policies:\n    - members: [everyone]\n      rules:\n        any:\n          Allow:\n";
+    enforcer = await startEnforcer(engine, { MODE: 'KILL', STOP_ON_FIRST_VIOLATION: 'False' }, { rules: RULES, policies, groups: "everyone: ['*']\n" });
     await enforcer.daemon.scanNow();
     await engine.waitFor(async () => !(await engine.isRunning('stopped-one')) && !(await engine.isRunning('stopped-two')), 15_000, 'both violators to stop');
     for (const [name, privileged] of [['denied-one', true], ['allowed-one', false]] as const) {
@@ -142,6 +144,7 @@ describe('observability: metrics worth scraping, pages worth reading', function 
         ['/request_rules', 'not present'],
         ['/triggers', 'Triggers'],
         ['/config', 'white_list'],
+        ['/policies', 'Rule set 1: Open <host>'],
         ['/recent', 'stopped-one'],
       ] as const) {
         await page.goto(`${enforcer.url}${url}`);
