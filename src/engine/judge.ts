@@ -59,6 +59,9 @@ export interface Judgement {
   readonly deferredRead: readonly string[];
 }
 
+/** The error class of a rule the evaluator reported no outcome for (counted as a violation). */
+export const NOT_EVALUATED_ERROR_CLASS = 'RuleNotEvaluated';
+
 export const NO_VIOLATION: Judgement = Object.freeze({ violations: [], mode: 'WARN', whitelistErrors: [], deferredRead: [] });
 
 export function exceptionReason(rule: string, errorClass: string, message: string): string {
@@ -77,12 +80,18 @@ export function reasonsOf(judgement: Judgement): string[] {
  */
 export function collectViolations(rules: readonly RuleEntry[], outcomes: JobResult['outcomes'], options: JudgeOptions): Judgement {
   const violations: Violation[] = [];
+  let stopped = false;
   rules.forEach((rule, index) => {
-    const outcome = outcomes[index];
-    if (outcome === undefined) return;
+    if (stopped) return;
     const mode = rule.mode ?? options.defaultMode;
+    // Only an earlier violation (with stopOnFirstViolation) leaves a rule without an outcome; a rule
+    // missing for any other reason was not judged, which must not pass as compliant.
+    const outcome = outcomes[index] ?? { kind: 'error', errorClass: NOT_EVALUATED_ERROR_CLASS, message: 'no outcome was reported for this rule' };
     if (outcome.kind === 'value') {
-      if (outcome.value) violations.push({ rule: rule.name, mode, reason: rule.name });
+      if (outcome.value) {
+        violations.push({ rule: rule.name, mode, reason: rule.name });
+        stopped = options.stopOnFirstViolation;
+      }
       return;
     }
     const error = { errorClass: outcome.errorClass, message: outcome.message };

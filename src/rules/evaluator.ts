@@ -15,7 +15,7 @@
  * and the worker nothing.
  *
  * The backstop, from here: each worker writes which call is running to shared memory, sampled every
- * RULE_TIMEOUT_MS/8. A call still running well past twice its bound is stuck where V8 cannot
+ * RULE_TIMEOUT_MS/8 (100 ms at most). A call still running well past twice its bound is stuck where V8 cannot
  * interrupt it (a long native operation), and a call running while the process grows past
  * RSS_LIMIT_BYTES allocates outside the V8 heap limit (ArrayBuffers are not counted in it): the
  * worker is terminated, the call marked (RuleTimeoutError, RuleMemoryError), and the batch runs again
@@ -52,6 +52,12 @@ export const RSS_LIMIT_BYTES = 1024 * 1024 * 1024;
  */
 export const FAST_BUDGET_MS = 10;
 const START_TIMEOUT_MS = 30_000;
+/**
+ * How often a batch in flight is sampled (at most): a rule can fill gigabytes of ArrayBuffers in a
+ * second, so the memory guard cannot wait for RULE_TIMEOUT_MS/8. Batches take microseconds: the
+ * timer rarely fires.
+ */
+const MEMORY_SAMPLE_MS = 100;
 /** How far past twice its bound a call may be seen running before its worker is ended. */
 const BACKSTOP_SLACK_MS = 250;
 
@@ -216,7 +222,7 @@ export class WorkerEvaluator implements Evaluator {
 
   private arm(lane: RunningWorker): void {
     clearTimeout(lane.timer);
-    lane.timer = setTimeout(() => this.check(lane), Math.max(1, this.options.timeoutMs / 8));
+    lane.timer = setTimeout(() => this.check(lane), Math.max(1, Math.min(this.options.timeoutMs / 8, MEMORY_SAMPLE_MS)));
   }
 
   private roleOf(lane: RunningWorker): Role | undefined {
@@ -302,13 +308,14 @@ export class WorkerEvaluator implements Evaluator {
     let results: JobResult[];
     try {
       results = parseResults(json);
+      if (results.length !== batch.tasks.length) throw new Error(`rule evaluation returned ${results.length} results for ${batch.tasks.length} checks`);
     } catch (err: unknown) {
       this.fail(batch, err);
       return this.afterBatch();
     }
     const setAside = new Set(deferred);
     batch.tasks.forEach((task, job) => {
-      const result = results[job] ?? { outcomes: [], read: [] };
+      const result = results[job]!;
       if (!setAside.has(job)) return this.complete(task, { outcomes: result.outcomes, read: [...new Set([...task.read, ...result.read])] });
       // Set aside: what its earlier calls returned goes with it to the slow lane.
       const known: MarkedCall[] = [];
@@ -319,6 +326,15 @@ export class WorkerEvaluator implements Evaluator {
       });
       this.queues.slow.push({ pending: task.pending, index: task.index, known, knownValues, read: [...task.read, ...result.read] });
     });
+    this.afterBatch();
+  }
+
+  private onFailed(lane: RunningWorker, id: number, message: string): void {
+    const batch = lane.batch;
+    if (!batch || batch.id !== id || this.roleOf(lane) === undefined) return;
+    clearTimeout(lane.timer);
+    lane.batch = undefined;
+    this.fail(batch, new Error(`rule evaluation failed: ${message}`));
     this.afterBatch();
   }
 
@@ -446,6 +462,9 @@ export class WorkerEvaluator implements Evaluator {
             return;
           case 'result':
             if (running) this.onResult(running, message.batch, message.results, message.deferred);
+            return;
+          case 'failed':
+            if (running) this.onFailed(running, message.batch, message.message);
             return;
           case 'console':
             this.options.onConsole?.(message.level, [...message.args]);

@@ -65,8 +65,15 @@ function main(): void {
   }
   port.on('message', (message: ToRuleWorker) => {
     if (message.type !== 'evaluate') return;
-    const { json, deferred } = sandbox.evaluateBounded(message.batch, message.jobs, JSON.parse(message.marks) as KnownCall[], { budgetMs: message.budgetMs, defer: message.defer, cpuMs });
-    post({ type: 'result', batch: message.batch, results: json, deferred });
+    let outcome: { json: string; deferred: number[] };
+    try {
+      outcome = sandbox.evaluateBounded(message.batch, message.jobs, JSON.parse(message.marks) as KnownCall[], { budgetMs: message.budgetMs, defer: message.defer, cpuMs });
+    } catch (err: unknown) {
+      // No result for this batch: its checks fail (a fault, denied in KILL mode), the worker goes on.
+      post({ type: 'failed', batch: message.batch, message: printable(err instanceof Error ? err.message : err) });
+      return;
+    }
+    post({ type: 'result', batch: message.batch, results: outcome.json, deferred: outcome.deferred });
   });
   post({ type: 'ready', files, tid: TID });
 }

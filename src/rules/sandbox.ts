@@ -116,22 +116,15 @@ exports.register = function register(fns) {
   sets.push(Array.prototype.slice.call(fns));
   return sets.length - 1;
 };
-// What the last evaluate() got through, readable after its call was interrupted (a timeout ends a
-// script without running its finally blocks): the outcomes so far, the first call it ran, the call
-// it was running.
-let current = [];
-let firstCall = -1;
-let runningCall = -1;
-exports.partial = function partial() {
-  return JSON.stringify({ results: current, firstCall: firstCall, running: runningCall });
-};
-exports.evaluate = function evaluate(batch, json, marksJson) {
+// The batch being evaluated lives here between prepare() and the run() that completes it, so a run
+// interrupted by its time bound (which ends the script without running its finally blocks) loses
+// nothing: the next run() continues with the calls whose outcome is still unknown, and the input is
+// parsed and frozen once, outside any call's budget.
+let state = null;
+exports.prepare = function prepare(batch, json, marksJson) {
+  state = null;
   const jobs = JSON.parse(json);
-  const marks = JSON.parse(marksJson);
   const results = [];
-  current = results;
-  firstCall = -1;
-  runningCall = -1;
   for (const job of jobs) {
     const result = { o: [], r: [] };
     results.push(result);
@@ -154,25 +147,43 @@ exports.evaluate = function evaluate(batch, json, marksJson) {
     }
     freeze(job.a);
   }
-  const skipped = [];
-  for (const mark of marks) {
-    if (mark.skip) skipped[mark.job] = true;
-    else results[mark.job].o[mark.fn] = mark.v !== undefined ? mark.v : { e: mark.errorClass, m: mark.message };
+  state = { batch: batch, jobs: jobs, results: results, skipped: [], firstCall: -1, running: -1 };
+  exports.mark(marksJson);
+};
+// Decides calls before they run: { job, fn, v } or { job, fn, errorClass, message }; { job, skip }
+// sets a whole job aside (its calls not run here).
+exports.mark = function mark(marksJson) {
+  for (const mark of JSON.parse(marksJson)) {
+    if (mark.skip) state.skipped[mark.job] = true;
+    else state.results[mark.job].o[mark.fn] = mark.v !== undefined ? mark.v : { e: mark.errorClass, m: mark.message };
   }
-  progress[${PROGRESS.batch}] = batch;
+};
+// Where the last run() stood when it was interrupted: the batch, the first call it ran, the call it
+// ran last (-1: none) and whether that call had returned.
+exports.partial = function partial() {
+  if (state === null) return JSON.stringify({ batch: 0, firstCall: -1, running: -1, returned: false });
+  const running = state.running;
+  const returned = running >= 0 && state.results[Math.floor(running / ${CALLS_PER_JOB})].o[running % ${CALLS_PER_JOB}] !== undefined;
+  return JSON.stringify({ batch: state.batch, firstCall: state.firstCall, running: running, returned: returned });
+};
+exports.run = function run() {
+  const s = state;
+  s.firstCall = -1;
+  s.running = -1;
+  progress[${PROGRESS.batch}] = s.batch;
   try {
-  for (let j = 0; j < jobs.length; j++) {
-    if (skipped[j]) continue;
-    const job = jobs[j];
+  for (let j = 0; j < s.jobs.length; j++) {
+    if (s.skipped[j]) continue;
+    const job = s.jobs[j];
     const set = sets[job.s] || [];
     const fns = job.i ? job.i.map((index) => set[index]) : set;
-    const out = results[j].o;
+    const out = s.results[j].o;
     for (let f = 0; f < fns.length; f++) {
       let result = out[f];
       if (result === undefined) {
-        runningCall = j * ${CALLS_PER_JOB} + f;
-        if (firstCall < 0) firstCall = runningCall;
-        progress[${PROGRESS.call}] = runningCall;
+        s.running = j * ${CALLS_PER_JOB} + f;
+        if (s.firstCall < 0) s.firstCall = s.running;
+        progress[${PROGRESS.call}] = s.running;
         try {
           const value = fns[f].apply(undefined, job.a);
           result = value !== null && typeof value === 'object' && typeof value.then === 'function'
@@ -186,22 +197,24 @@ exports.evaluate = function evaluate(batch, json, marksJson) {
       if (result === true && job.t) break;
     }
   }
+  s.running = -1;
   } finally {
-    runningCall = -1;
     progress[${PROGRESS.call}] = -1;
     progress[${PROGRESS.batch}] = 0;
   }
-  return JSON.stringify(results);
+  return JSON.stringify(s.results);
 };
 `;
 
 type RawOutcome = boolean | { e: string; m: string } | null;
 interface Runner {
-  partial(): string;
   attach(slots: Int32Array): void;
   kinds(fns: readonly SandboxFunction[]): string;
   register(fns: readonly SandboxFunction[]): number;
-  evaluate(batch: number, json: string, marksJson: string): string;
+  prepare(batch: number, json: string, marksJson: string): void;
+  mark(marksJson: string): void;
+  partial(): string;
+  run(): string;
 }
 
 function toVm2Require(allowed: readonly string[]): false | { builtin: string[]; external: { modules: string[] } | false; context: 'sandbox' } {
@@ -289,42 +302,50 @@ export class RuleSandbox {
    */
   evaluateBounded(batch: number, jobsJson: string, marks: readonly KnownCall[], run: { readonly budgetMs: number; readonly defer: boolean; readonly cpuMs: () => number }): { json: string; deferred: number[] } {
     const { budgetMs, defer, cpuMs } = run;
-    const known: Array<KnownCall | { readonly job: number; readonly skip: true }> = [...marks];
-    const reads = new Map<number, Set<string>>();
+    // Parsing and freezing the input is no rule's time (a 200 KB body may take milliseconds on a
+    // busy host): bounded generously, apart from the calls.
+    this.boundedCall(() => this.runner.prepare(batch, jobsJson, JSON.stringify(marks)), MODULE_LOAD_TIMEOUT_MS);
     const graced = new Set<number>();
     const deferred: number[] = [];
+    // Set when a run was interrupted outside any call (between calls, writing the results): the next
+    // run gets the generous bound, and a second such interrupt fails the batch.
+    let generous = false;
     for (;;) {
       const cpuBefore = cpuMs();
       try {
-        const json = this.boundedCall(() => this.runner.evaluate(batch, jobsJson, JSON.stringify(known)), budgetMs);
-        return { json: reads.size === 0 ? json : withReads(json, reads), deferred };
+        return { json: this.boundedCall(() => this.runner.run(), generous ? MODULE_LOAD_TIMEOUT_MS : budgetMs), deferred };
       } catch (err: unknown) {
         if ((err as { code?: string } | null)?.code !== 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw err;
         this.resetProgress();
-        const partial = JSON.parse(this.boundedCall(() => this.runner.partial(), MODULE_LOAD_TIMEOUT_MS)) as { results: Array<{ o: RawOutcome[]; r: string[] }>; firstCall: number; running: number };
-        const isKnown = (job: number, fn: number): boolean => known.some((k) => k.job === job && 'fn' in k && k.fn === fn);
-        partial.results.forEach((result, job) => {
-          for (const key of result.r) reads.set(job, (reads.get(job) ?? new Set()).add(key));
-          result.o.forEach((outcome, fn) => {
-            if (outcome === undefined || outcome === null || isKnown(job, fn) || job * CALLS_PER_JOB + fn === partial.running) return;
-            known.push(typeof outcome === 'boolean' ? { job, fn, v: outcome } : { job, fn, errorClass: outcome.e, message: outcome.m });
-          });
-        });
+        const partial = JSON.parse(this.boundedCall(() => this.runner.partial(), MODULE_LOAD_TIMEOUT_MS)) as { batch: number; firstCall: number; running: number; returned: boolean };
+        if (partial.batch !== batch) throw new Error(`rule evaluation lost batch ${batch} (the runner holds ${partial.batch})`);
         const running = partial.running;
-        if (running < 0 || running !== partial.firstCall) continue; // it started late in the run: it gets a whole budget now
+        if (running >= 0 && partial.returned) continue; // interrupted just after its call returned: its outcome stands
+        if (running < 0) {
+          if (generous) throw new Error(`rule evaluation of batch ${batch} did not finish within ${MODULE_LOAD_TIMEOUT_MS} ms outside any rule call`);
+          generous = true;
+          continue;
+        }
+        generous = false;
+        if (running !== partial.firstCall) continue; // it started late in the run: it gets a whole budget now
         const job = Math.floor(running / CALLS_PER_JOB);
+        const fn = running % CALLS_PER_JOB;
         if (defer) {
           deferred.push(job);
-          known.push({ job, skip: true });
+          this.mark([{ job, skip: true }]);
           continue;
         }
         if (cpuMs() - cpuBefore < budgetMs / 4 && !graced.has(running)) {
           graced.add(running);
           continue;
         }
-        known.push({ job, fn: running % CALLS_PER_JOB, errorClass: TIMEOUT_ERROR_CLASS, message: `did not return within RULE_TIMEOUT_MS=${this.options.timeoutMs} ms` });
+        this.mark([{ job, fn, errorClass: TIMEOUT_ERROR_CLASS, message: `did not return within RULE_TIMEOUT_MS=${this.options.timeoutMs} ms` }]);
       }
     }
+  }
+
+  private mark(marks: ReadonlyArray<KnownCall | { readonly job: number; readonly skip: true }>): void {
+    this.boundedCall(() => this.runner.mark(JSON.stringify(marks)), MODULE_LOAD_TIMEOUT_MS);
   }
 
   private progress: Int32Array | undefined;
@@ -346,7 +367,8 @@ export class RuleSandbox {
 
   /** `evaluate` with the jobs and results as JSON text, as they cross threads. */
   evaluateJson(batch: number, jobsJson: string, marksJson: string): string {
-    return this.runner.evaluate(batch, jobsJson, marksJson);
+    this.runner.prepare(batch, jobsJson, marksJson);
+    return this.runner.run();
   }
 
   private boundedCall<T>(fn: () => T, timeoutMs: number): T {
@@ -361,16 +383,6 @@ export class RuleSandbox {
     }
     return value as T;
   }
-}
-
-/** Adds the watched properties read in interrupted runs to the final results. */
-function withReads(json: string, reads: ReadonlyMap<number, ReadonlySet<string>>): string {
-  const results = JSON.parse(json) as Array<{ o: RawOutcome[]; r: string[] }>;
-  for (const [job, keys] of reads) {
-    const row = results[job];
-    if (row) for (const key of keys) if (!row.r.includes(key)) row.r.push(key);
-  }
-  return JSON.stringify(results);
 }
 
 /** Jobs as the runner reads them (short keys: this text is built for every check). */

@@ -36,4 +36,6 @@ export type FromRuleWorker =
   | { readonly type: 'load-error'; readonly errors: ReadonlyArray<{ readonly location: string; readonly detail: string }> }
   /** `deferred`: jobs set aside (defer runs), their rows holding the outcomes of their earlier calls. */
   | { readonly type: 'result'; readonly batch: number; readonly results: string; readonly deferred: readonly number[] }
+  /** The batch could not be evaluated (not because of a rule's outcome): its checks fail. */
+  | { readonly type: 'failed'; readonly batch: number; readonly message: string }
   | { readonly type: 'console'; readonly level: string; readonly args: readonly string[] };

@@ -249,7 +249,7 @@ describe('AuthZ bypasses stay closed (KILL mode, README-style rules, through doc
       const body = Buffer.from(JSON.stringify({ ...priv(), Labels: labels })).toString('base64');
       const envelope = JSON.stringify({ RequestMethod: 'POST', RequestUri: `/v1.41/containers/create?name=flood-${i}-${'n'.repeat(300)}`, RequestHeaders: { 'Content-Type': 'application/json' }, RequestBody: body });
       const reply = (await (await fetch(`${flooded.url}/AuthZPlugin.AuthZReq`, { method: 'POST', body: envelope })).json()) as { Allow: boolean };
-      expect(reply.Allow).to.equal(false);
+      expect(reply.Allow, `request ${i}: ${JSON.stringify(reply)}`).to.equal(false);
     }
     global.gc?.();
     expect(flooded.daemon.store.sizeBytes).to.be.at.most(1_048_576);

@@ -140,6 +140,16 @@ describe('judge', () => {
     expect(judgement.whitelistErrors).to.deep.equal([{ rule: 'broken wl', errorClass: 'Error', message: 'nope' }]);
   });
 
+  it('a rule the evaluator reported no outcome for is a violation, not a pass', async () => {
+    const silent: Evaluator = { evaluate: async (jobs) => jobs.map(() => ({ outcomes: [{ kind: 'value', value: false }], read: [] })) };
+    const judgement = await judgeRequest({ method: 'POST' }, group(rule('first', () => false, 'KILL'), rule('second', () => true, 'KILL')), options(), silent);
+    expect(judgement.mode).to.equal('KILL');
+    expect(judgement.violations.map((v) => v.reason)).to.deep.equal(['Exception - rule: second, class: RuleNotEvaluated, val: no outcome was reported for this rule']);
+    const none: Evaluator = { evaluate: async () => [] };
+    const unjudged = await judgeContainer(container('a'), group(noMemory, privileged), NONE, options({ stopOnFirstViolation: false }), none);
+    expect(unjudged.violations.map((v) => v.error?.errorClass)).to.deep.equal(['RuleNotEvaluated', 'RuleNotEvaluated']);
+  });
+
   it('request rules run without whitelists', async () => {
     const judgement = await judgeRequest({ method: 'POST' }, group(rule('no posts', ((r: { method: string }) => r.method === 'POST') as never)), options({}, ['.*']), plainEvaluator);
     expect(judgement.violations.map((v) => v.reason)).to.deep.equal(['no posts']);

@@ -5,7 +5,7 @@ import { parseWhitelist } from '../../../src/engine/whitelist';
 import { buildContainer } from '../../../src/facts/container-facts';
 import { instantiateRules, loadRuleFile, readRuleSource } from '../../../src/rules/loader';
 import { CRASH_ERROR_CLASS, WorkerEvaluator } from '../../../src/rules/evaluator';
-import { RuleSandbox } from '../../../src/rules/sandbox';
+import { RuleSandbox, parseResults, serializeJobs } from '../../../src/rules/sandbox';
 import { RuleLoadError } from '../../../src/rules/rule-load-error';
 import type { RuleGroup } from '../../../src/engine/judge';
 
@@ -166,6 +166,35 @@ describe('rule sandbox and loader', () => {
     ]);
     expect(paramsOnly?.read).to.deep.equal([]);
     expect(withMetrics?.read).to.deep.equal(['position', 'metrics']);
+  });
+
+  it('judges a batch by its own input when reading the input takes longer than a call\'s budget', () => {
+    const sandbox = new RuleSandbox({ allowedModules: [], timeoutMs: 200 });
+    const exported = sandbox.loadModule("exports.rules = [{ name: 'bad', rule: (r) => r.bad === true }];", '/x/rules.js') as { rules: Array<{ rule: never }> };
+    const handle = sandbox.register(exported.rules.map((r) => r.rule));
+    const run = { budgetMs: 5, defer: true, cpuMs: () => 0 };
+    const small = sandbox.evaluateBounded(1, serializeJobs([{ set: handle, args: [{ bad: false }], stopOnFirstTruthy: false }]), [], run);
+    expect(parseResults(small.json)[0]!.outcomes).to.deep.equal([{ kind: 'value', value: false }]);
+    // Parsing and freezing 300,000 objects takes far more than 5 ms; the outcome must be this batch's.
+    const padding = Array.from({ length: 300_000 }, (_, i) => ({ i }));
+    const large = sandbox.evaluateBounded(2, serializeJobs([{ set: handle, args: [{ bad: true, padding }], stopOnFirstTruthy: false }]), [], run);
+    expect(large.deferred).to.deep.equal([]);
+    expect(parseResults(large.json)[0]!.outcomes).to.deep.equal([{ kind: 'value', value: true }]);
+  });
+
+  it('continues an interrupted run where it stopped: each call gets a whole budget and only the interrupted one runs again', () => {
+    const sandbox = new RuleSandbox({ allowedModules: [], timeoutMs: 200 });
+    const exported = sandbox.loadModule(
+      "let calls = 0; exports.count = () => calls; exports.rules = [{ name: 'slowish', rule: (r) => { calls++; const end = Date.now() + 2; while (Date.now() < end); return r.n % 3 === 0; } }];",
+      '/x/rules.js',
+    ) as { count: () => number; rules: Array<{ rule: never }> };
+    const handle = sandbox.register(exported.rules.map((r) => r.rule));
+    const jobs = Array.from({ length: 60 }, (_, n) => ({ set: handle, args: [{ n }], stopOnFirstTruthy: false }));
+    // 60 calls of ~2 ms against a 25 ms budget per run: several interrupted runs, each continued.
+    const { json, deferred } = sandbox.evaluateBounded(3, serializeJobs(jobs), [], { budgetMs: 25, defer: true, cpuMs: () => 0 });
+    expect(deferred).to.deep.equal([]);
+    expect(parseResults(json).map((row) => row.outcomes)).to.deep.equal(jobs.map((_, n) => [{ kind: 'value', value: n % 3 === 0 }]));
+    expect(exported.count()).to.be.at.least(60).and.below(60 + 10);
   });
 
   it('batches concurrent evaluations into one worker round trip', async () => {
