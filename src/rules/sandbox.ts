@@ -291,8 +291,9 @@ export class RuleSandbox {
 
   /**
    * `evaluateJson` with every call bounded here, in this thread, by V8's own watchdog (one per run,
-   * ~55 µs, not one per call): a run that passes `budgetMs` is interrupted, and the call running then —
-   * if it had the whole budget; else it simply runs again with a fresh one — is either
+   * ~55 µs, not one per call; reading the batch in has its own): a run that passes `budgetMs` is
+   * interrupted, and the call running then — if it had the whole budget; else it simply runs again
+   * with a fresh one, the run going on where it stopped — is either
    *  - marked a RuleTimeoutError (`defer: false`), unless its thread got less than a quarter of the
    *    budget in CPU (a busy host): then it gets the budget once more, since a spurious fail-closed
    *    timeout could stop a compliant container; or
