@@ -1,7 +1,8 @@
 /**
- * leash policy judging: µs per judgePolicies call on the main thread, for a realistic config
- * (3 rule sets, 5 groups, 20 checks) and a mix of requests (allowed and denied creates with names
- * and binds, lists, logs, exec, defaults, anonymous). Printed, never asserted.
+ * leash policy judging: µs per judgePolicies call on the main thread, for the realistic config that
+ * bench:authz uses too (policy-pair.ts: 3 rule sets, 5 groups, 20 checks) and a mix of requests
+ * (allowed and denied creates with names and binds, lists, logs, exec, defaults, anonymous).
+ * Printed, never asserted.
  * Usage: npm run build && node dist/bench/policies.js [ITERATIONS]
  */
 import { performance } from 'node:perf_hooks';
@@ -9,83 +10,13 @@ import { judgePolicies, neededLookups } from '../src/policies/leash/judge';
 import { parsePolicyTexts } from '../src/policies/leash/load';
 import type { PolicyConfig } from '../src/policies/leash/model';
 import { ANONYMOUS, type PolicyFacts } from '../src/policies/policy-facts';
-
-const POLICIES = `
-- description: Servers are for admins; monitoring lists.
-  hosts: [+^srv\\d\\d, -^srv99]
-  default: Deny
-  policies:
-    - members: [admins]
-      rules: {any: {Allow: }}
-    - members: [monitoring]
-      rules:
-        containersList: {Allow: }
-        containersInspect: {Allow: }
-        containersLogs: {ContainerName: [^monitored-]}
-        system: {ReadOnly: }
-- description: Workstations; users own containers, binds and volumes named after them.
-  hosts: [+^wks\\d\\d, +^laptop-]
-  default: ReadOnly
-  policies:
-    - members: [admins]
-      rules: {any: {Allow: }}
-    - members: [users, developers]
-      rules:
-        containersCreate:
-          ContainerName: [^$USER-, ^shared-]
-          BindMount: [-/, +/home/$USER/, +/srv/data/$USER/, -/home/$USER/.ssh/, +/tmp/]
-          ImageName: [^registry\\.example\\.com/, ^library/, ^busybox]
-          VolumeName: [^$USER-]
-          Privileged:
-          User: [+^$USER$, +^nobody$, -^root$]
-        containers:
-          ContainerName: [^$USER-, ^shared-]
-        execCreate:
-          ContainerName: [^$USER-]
-          User: [^$USER$]
-        images:
-          ImageName: [^registry\\.example\\.com/$USER/, ^library/]
-        volumes:
-          VolumeName: [^$USER-]
-    - members: [developers]
-      rules:
-        containersLogs: {Allow: }
-        images: {ImageName: [^library/]}
-- description: Everything else is read-only; anonymous callers get nothing.
-  hosts: [+.*]
-  default: ReadOnly
-  policies:
-    - members: [anonymous]
-      rules: {any: {Deny: }}
-`;
-
-const GROUPS = `
-admins: [rda, mal]
-users: [alice, bob, carol, dave]
-developers: [erin, frank]
-monitoring: [xymon_1]
-anonymous: [Anonymous]
-`;
+import { facts as request } from '../test/unit/policies/leash/helpers';
+import { BENCH_GROUPS, BENCH_POLICIES } from './policy-pair';
 
 function load(): PolicyConfig {
-  const result = parsePolicyTexts({ policies: { path: 'policies.yml', text: POLICIES }, groups: { path: 'groups.yml', text: GROUPS } });
+  const result = parsePolicyTexts({ policies: { path: 'policies.yml', text: BENCH_POLICIES }, groups: { path: 'groups.yml', text: BENCH_GROUPS } });
   if (result.errors || !result.config) throw new Error(`bench config does not load:\n${(result.errors ?? []).join('\n')}`);
   return result.config;
-}
-
-function request(overrides: Partial<PolicyFacts>): PolicyFacts {
-  return {
-    action: 'containersList',
-    namespace: 'containers',
-    method: 'GET',
-    user: 'alice',
-    containerNames: [],
-    imageNames: [],
-    bindSources: [],
-    volumeNames: [],
-    privileged: false,
-    ...overrides,
-  };
 }
 
 const create = (user: string, name: string, binds: string[], extra: Partial<PolicyFacts> = {}): PolicyFacts =>
