@@ -291,9 +291,9 @@ export class RuleSandbox {
 
   /**
    * `evaluateJson` with every call bounded here, in this thread, by V8's own watchdog (one per run,
-   * ~55 µs, not one per call; reading the batch in has its own): a run that passes `budgetMs` is
-   * interrupted, and the call running then — if it had the whole budget; else it simply runs again
-   * with a fresh one, the run going on where it stopped — is either
+   * ~55 µs, not one per call; reading the batch in runs before, unbounded): a run that passes
+   * `budgetMs` is interrupted, and the call running then — if it had the whole budget; else it
+   * simply runs again with a fresh one, the run going on where it stopped — is either
    *  - marked a RuleTimeoutError (`defer: false`), unless its thread got less than a quarter of the
    *    budget in CPU (a busy host): then it gets the budget once more, since a spurious fail-closed
    *    timeout could stop a compliant container; or
@@ -304,8 +304,10 @@ export class RuleSandbox {
   evaluateBounded(batch: number, jobsJson: string, marks: readonly KnownCall[], run: { readonly budgetMs: number; readonly defer: boolean; readonly cpuMs: () => number }): { json: string; deferred: number[] } {
     const { budgetMs, defer, cpuMs } = run;
     // Parsing and freezing the input is no rule's time (a 200 KB body may take milliseconds on a
-    // busy host): bounded generously, apart from the calls.
-    this.boundedCall(() => this.runner.prepare(batch, jobsJson, JSON.stringify(marks)), MODULE_LOAD_TIMEOUT_MS);
+    // busy host), and it runs no rule code: work proportional to a capped input (AuthZ envelopes: 4 MiB), so
+    // it gets no watchdog of its own (~55 µs a batch). A worker that never gets past it is the main
+    // thread's no-progress backstop's to end.
+    this.runner.prepare(batch, jobsJson, JSON.stringify(marks));
     const graced = new Set<number>();
     const deferred: number[] = [];
     // Set when a run was interrupted outside any call (between calls, writing the results): the next
