@@ -5,7 +5,7 @@
 import type { Container, Mode } from '../rules/api';
 import type { RuleEntry } from '../rules/loader';
 import type { EvaluationJob, FunctionSetHandle, JobResult } from '../rules/sandbox';
-import { isGloballyWhitelisted, isWhitelistedForRule, type Whitelist } from './whitelist';
+import { isGloballyWhitelisted, isImageGloballyWhitelisted, isImageWhitelistedForRule, isWhitelistedForRule, type Whitelist } from './whitelist';
 
 /** Runs batches of sandboxed calls; every call bounded in time, never throwing because of rule code. */
 export interface Evaluator {
@@ -114,7 +114,7 @@ function rulesAfterStaticWhitelists(container: Container, rules: readonly RuleEn
   return rules.filter(
     (rule) =>
       !(container.name !== '' && isWhitelistedForRule(options.whiteList, container.name, rule.name)) &&
-      !isWhitelistedForRule(options.imageWhiteList, container.image, rule.name),
+      !isImageWhitelistedForRule(options.imageWhiteList, container.image, rule.name),
   );
 }
 
@@ -159,7 +159,7 @@ export async function judgeContainer(
   const self = options.selfContainerId?.();
   if (self !== undefined && container.id !== '' && container.id === self) return { ...NO_VIOLATION, whitelisted: 'self' };
   if (container.name !== '' && isGloballyWhitelisted(options.whiteList, container.name)) return { ...NO_VIOLATION, whitelisted: 'name' };
-  if (isGloballyWhitelisted(options.imageWhiteList, container.image)) return { ...NO_VIOLATION, whitelisted: 'image' };
+  if (isImageGloballyWhitelisted(options.imageWhiteList, container.image)) return { ...NO_VIOLATION, whitelisted: 'image' };
   const candidates = rulesAfterStaticWhitelists(container, rules.rules, options);
   const spared = await rulesAfterCustomWhitelists(container, candidates, whitelist, evaluator, deferred);
   if (spared.remaining.length === 0) return { ...NO_VIOLATION, whitelistErrors: spared.errors, deferredRead: spared.deferredRead };

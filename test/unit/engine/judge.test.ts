@@ -98,6 +98,23 @@ describe('judge', () => {
       opts: options({}, [], ['busy.*|must have memory limit']),
       reasons: [],
     },
+    { what: 'image whitelist entry busybox spares docker.io/library/busybox:latest', c: container('a', {}, 'docker.io/library/busybox:latest'), rules: [noMemory], opts: options({}, [], ['busybox']), reasons: [] },
+    { what: 'image whitelist entry busybox spares index.docker.io/library/busybox:1.36', c: container('a', {}, 'index.docker.io/library/busybox:1.36'), rules: [noMemory], opts: options({}, [], ['busybox']), reasons: [] },
+    { what: 'image whitelist entry busybox:1.36 does not spare busybox', c: container('a', {}, 'busybox'), rules: [noMemory], opts: options({}, [], ['busybox:1.36']), reasons: ['must have memory limit'] },
+    {
+      what: 'image whitelist entry registry.example.com/app does not spare registryXexample.com/app',
+      c: container('a', {}, 'registryXexample.com/app'),
+      rules: [noMemory],
+      opts: options({}, [], ['registry.example.com/app']),
+      reasons: ['must have memory limit'],
+    },
+    {
+      what: 'per-rule image whitelist by reference',
+      c: container('a', { HostConfig: { Privileged: true } }, 'index.docker.io/library/busybox'),
+      rules: [noMemory, privileged],
+      opts: options({ stopOnFirstViolation: false }, [], ['docker.io/library/busybox:latest|must have memory limit']),
+      reasons: ['no privileged'],
+    },
     { what: 'rule mode overrides MODE', c: container('a'), rules: [rule('r', () => true, 'KILL')], opts: options(), reasons: ['r'], mode: 'KILL' },
     { what: 'MODE applies to rules without a mode', c: container('a'), rules: [rule('r', () => true)], opts: options({ defaultMode: 'KILL' }), reasons: ['r'], mode: 'KILL' },
     {
