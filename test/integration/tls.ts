@@ -297,3 +297,6 @@ export async function startTlsTestEngine(users: readonly string[]): Promise<TlsT
     throw err;
   }
 }
+
+/** Runs a program with a time bound and collects its output (the docker CLI, openssl). */
+export { run as runCommand };
