@@ -3,6 +3,10 @@ import * as path from 'node:path';
 import type { Mode } from './rules/api';
 import { parseWhitelist, type Whitelist } from './engine/whitelist';
 import { parsePeerList, type PeerList } from './util/peers';
+import { normaliseRegistryHost } from './facts/image-reference';
+import { loadSigningKeys } from './policies/image-trust/keys';
+import type { ImageTrustSettings } from './policies/image-trust/settings';
+import { loadRegistryCredentials } from './registry/credentials';
 
 /** Where and how to reach dockerd, derived from DOCKER_SOCKET. */
 export type DockerEndpoint =
@@ -58,6 +62,8 @@ export interface Config {
   readonly rulesAllowedModules: readonly string[];
   readonly triggersAllowedModules: readonly string[];
   readonly triggerTimeoutMs: number;
+  /** TRUSTED_REGISTRIES and friends; undefined = no image-trust gate (the default). */
+  readonly imageTrust: ImageTrustSettings | undefined;
   /** TRIGGERS_ENV: names of environment variables triggers may read (e.g. a webhook URL). */
   readonly triggersEnv: readonly string[];
   readonly maxDetections: number;
@@ -122,6 +128,13 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   MAX_DETECTION_BYTES: '33554432',
   SCAN_CONCURRENCY: '100',
   RELOAD_ON_CHANGE: 'True',
+  // Image trust: off unless TRUSTED_REGISTRIES (or img-authz-plugin's REGISTRY) names registries.
+  TRUSTED_REGISTRIES: '',
+  IMAGE_SIGNATURE_KEYS: '',
+  IMAGE_TRUST_ALLOW_LOCAL_BUILDS: 'False',
+  IMAGE_TRUST_TIMEOUT_MS: '5000',
+  IMAGE_TRUST_CACHE_TTL_MS: '600000',
+  IMAGE_TRUST_AUTH_FILE: '',
 };
 
 const LOG_LEVELS: Readonly<Record<string, LogLevel>> = {
@@ -208,6 +221,49 @@ function readPeers(reader: EnvReader): PeerList {
   return peers;
 }
 
+/**
+ * The image-trust gate's settings. Key and credential files are read here, so a missing or wrong
+ * file stops start-up with the others' problems instead of denying every image later.
+ */
+function readImageTrust(reader: EnvReader, env: Readonly<Record<string, string | undefined>>, resolvePath: (file: string) => string): ImageTrustSettings | undefined {
+  if ((env['NOTARY'] ?? '').trim() !== '') {
+    reader.problems.push('NOTARY: Notary (Docker Content Trust) is not supported; sign images with cosign and list the public keys in IMAGE_SIGNATURE_KEYS (see the README, "Image trust")');
+  }
+  const names = (env['TRUSTED_REGISTRIES'] ?? '').trim() !== '' ? 'TRUSTED_REGISTRIES' : (env['REGISTRY'] ?? '').trim() !== '' ? 'REGISTRY' : undefined;
+  const keyFiles = reader.list('IMAGE_SIGNATURE_KEYS').map(resolvePath);
+  const timeoutMs = reader.int('IMAGE_TRUST_TIMEOUT_MS', 1, 600_000);
+  const cacheTtlMs = reader.int('IMAGE_TRUST_CACHE_TTL_MS', 0, 7 * 24 * 3600 * 1000);
+  const allowLocalBuilds = reader.bool('IMAGE_TRUST_ALLOW_LOCAL_BUILDS');
+  const authFileText = reader.raw('IMAGE_TRUST_AUTH_FILE').trim();
+  if (!names) {
+    if (keyFiles.length > 0) reader.problems.push('IMAGE_SIGNATURE_KEYS is set but TRUSTED_REGISTRIES is not: name the registries whose images must be signed');
+    return undefined;
+  }
+  const registries: string[] = [];
+  for (const entry of reader.list(names)) {
+    const host = normaliseRegistryHost(entry);
+    if (host.ok) registries.push(host.host);
+    else reader.problems.push(`${names}: ${JSON.stringify(entry)}: ${host.problem}`);
+  }
+  const { keys, errors } = loadSigningKeys(keyFiles);
+  reader.problems.push(...errors);
+  let credentials;
+  if (authFileText !== '') {
+    const loaded = loadRegistryCredentials(resolvePath(authFileText));
+    reader.problems.push(...loaded.errors);
+    credentials = loaded.credentials;
+  }
+  return {
+    registries: [...new Set(registries)],
+    keys,
+    allowLocalBuilds,
+    timeoutMs,
+    cacheTtlMs,
+    ...(authFileText !== '' ? { authFile: resolvePath(authFileText) } : {}),
+    ...(credentials ? { credentials } : {}),
+  };
+}
+
 function readWhitelist(reader: EnvReader, name: string): Whitelist {
   const { whitelist, errors } = parseWhitelist(reader.list(name));
   for (const error of errors) reader.problems.push(`${name}: ${error}`);
@@ -267,6 +323,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     maxDetectionBytes: reader.int('MAX_DETECTION_BYTES', 65_536, 4 * 1024 ** 3),
     scanConcurrency: reader.int('SCAN_CONCURRENCY', 1, 1000),
     reloadOnChange: reader.bool('RELOAD_ON_CHANGE'),
+    imageTrust: readImageTrust(reader, env, (file) => path.resolve(cwd, file)),
   };
   if (config.httpHost === '') reader.problems.push('HTTP_HOST is empty: expected an address such as 0.0.0.0 or 127.0.0.1');
   if (config.authzSocket !== '' && !path.isAbsolute(config.authzSocket)) {
@@ -328,5 +385,10 @@ export function describeConfig(config: Config): Record<string, unknown> {
     groups_path: config.groupsPath,
     host_name: config.hostName,
     whitelist_rules_path: config.whitelistRulesPath,
+    trusted_registries: config.imageTrust?.registries ?? [],
+    image_signature_keys: config.imageTrust?.keys.map((key) => key.file) ?? [],
+    image_trust_allow_local_builds: config.imageTrust?.allowLocalBuilds ?? false,
+    image_trust_timeout_ms: config.imageTrust?.timeoutMs ?? null,
+    image_trust_auth_file: config.imageTrust?.authFile ?? null,
   };
 }

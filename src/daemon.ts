@@ -16,6 +16,8 @@ import { authzHandler } from './http/authz-handler';
 import type { HealthReport, HttpDeps, ReloadStatus } from './http/deps';
 import { createMetrics, type Metrics } from './metrics';
 import { AuthzService } from './modes/authz';
+import { ImageTrustVerifier } from './policies/image-trust/verifier';
+import { TrustDecisions } from './store/trust-decisions';
 import type { ContainerCheckDeps } from './modes/container-check';
 import { EventsMode, eventActions } from './modes/events';
 import { PeriodicScanner } from './modes/periodic';
@@ -103,6 +105,7 @@ export class Daemon {
   /** The engine's API version, refreshed while dockerd answers (requests without a version prefix run at it). */
   private engineApiVersion: string | undefined;
   private pingCount = 0;
+  private imageTrust: { readonly verifier: ImageTrustVerifier; readonly decisions: TrustDecisions } | undefined;
 
   constructor(private readonly deps: DaemonDeps) {
     const { config } = deps;
@@ -150,7 +153,9 @@ export class Daemon {
       defaultMode: config.mode,
       selfContainerId: () => this.selfContainerId,
     };
+    const imageTrust = this.createImageTrust();
     const check: ContainerCheckDeps = {
+      ...(imageTrust ? { imageTrust: { ...imageTrust, docker: this.docker } } : {}),
       inspector,
       enforcer: this.enforcer,
       stopper: this.stopper,
@@ -186,7 +191,24 @@ export class Daemon {
       judgeOptions,
       snapshot: () => this.snapshot(),
       engineApiVersion: () => this.engineApiVersion,
+      ...(imageTrust ? { imageTrust } : {}),
     });
+  }
+
+  /** The image-trust gate, when TRUSTED_REGISTRIES is set: one verifier (and cache) for every mode. */
+  private createImageTrust(): { verifier: ImageTrustVerifier; decisions: TrustDecisions } | undefined {
+    const settings = this.deps.config.imageTrust;
+    if (!settings) return undefined;
+    const verifier = new ImageTrustVerifier({
+      settings,
+      docker: this.docker,
+      observe: (verdict, source, seconds) => {
+        this.metrics.imageVerifications.inc({ result: verdict.trusted ? 'trusted' : verdict.unavailable ? 'unavailable' : 'untrusted', source });
+        this.metrics.imageVerificationDuration.observe({ source }, seconds);
+      },
+    });
+    this.imageTrust = { verifier, decisions: new TrustDecisions() };
+    return this.imageTrust;
   }
 
   /** The rules being enforced (throws before start()). */
@@ -403,6 +425,7 @@ export class Daemon {
       triggers: () => this.triggers.info(),
       policies: () => this.enforced?.policies,
       reloadStatus: () => this.reloadStatus(),
+      trustDecisions: () => this.imageTrust?.decisions.recent() ?? [],
     };
     const app = createHttpApp(httpDeps).callback();
     const refused = (req: http.IncomingMessage): void => {

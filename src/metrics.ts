@@ -97,6 +97,19 @@ export function createMetrics(version: string) {
       labelNames: ['rule_set', 'result'],
       registers: [registry],
     }),
+    imageVerifications: new Counter({
+      name: 'docker_enforcer_image_verifications_total',
+      help: 'Image-trust verifications, by result (trusted, untrusted, unavailable = the registry gave no answer) and source (cache, registry).',
+      labelNames: ['result', 'source'],
+      registers: [registry],
+    }),
+    imageVerificationDuration: new Histogram({
+      name: 'docker_enforcer_image_verification_seconds',
+      help: 'Image-trust verification latency, by source (cache, registry).',
+      labelNames: ['source'],
+      buckets: [0.00001, 0.0001, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
     authzRefused: new Counter({
       name: 'docker_enforcer_authz_refused_total',
       help: 'Calls to the plugin endpoints refused because the caller is not in AUTHZ_ALLOWED_PEERS.',

@@ -74,6 +74,9 @@ const OFFLINE_DOCKER: DockerClient = {
   imageUser: async (ref) => {
     throw new DockerError('image_inspect', `no Docker engine in eval mode (image ${ref})`, undefined);
   },
+  imageInspect: async (ref) => {
+    throw new DockerError('image_inspect', `no Docker engine in eval mode (image ${ref})`, undefined);
+  },
   volumeInspect: async (name) => {
     throw new DockerError('volume_inspect', `no Docker engine in eval mode (volume ${name})`, undefined);
   },

@@ -27,6 +27,11 @@ export interface EventsOptions {
   readonly signal: AbortSignal;
 }
 
+export interface ImageIdentity {
+  readonly id: string;
+  readonly repoDigests: string[];
+}
+
 export interface DockerClient {
   ping(): Promise<void>;
   /** The engine's own API version (what a request without a `/v1.xx` prefix runs at). */
@@ -40,6 +45,8 @@ export interface DockerClient {
   imageTags(imageId: string): Promise<string[]>;
   /** The user an image runs as by default (its `Config.User`, '' when unset). */
   imageUser(ref: string): Promise<string>;
+  /** An image by name, id or id prefix, as dockerd resolves it: its Id and the registry digests it was pulled or pushed as. */
+  imageInspect(ref: string): Promise<ImageIdentity>;
   /** A volume's driver and options (`docker volume inspect`). */
   volumeInspect(name: string): Promise<{ readonly driver: string; readonly options: Readonly<Record<string, string>> }>;
   /** The id of the container an exec instance belongs to. */
@@ -130,6 +137,13 @@ export class DockerodeClient implements DockerClient {
     return this.call('image_inspect', this.timeoutMs, async (abortSignal) => {
       const info = (await this.docker.getImage(ref).inspect({ abortSignal } as object)) as { Config?: { User?: string } | null };
       return info.Config?.User ?? '';
+    });
+  }
+
+  imageInspect(ref: string): Promise<ImageIdentity> {
+    return this.call('image_inspect', this.timeoutMs, async (abortSignal) => {
+      const info = (await this.docker.getImage(ref).inspect({ abortSignal } as object)) as { Id?: string; RepoDigests?: string[] | null };
+      return { id: info.Id ?? '', repoDigests: info.RepoDigests ?? [] };
     });
   }
 

@@ -2,7 +2,7 @@
  * Docker -> facts: builds the `Container` a rule sees from inspect and stats data.
  * Fetching lives in ContainerInspector; the shaping functions here are pure.
  */
-import type { CheckSource, Container, ContainerMetrics, ContainerParams } from '../rules/api';
+import type { CheckSource, Container, ContainerMetrics, ContainerParams, ImageTrust } from '../rules/api';
 
 export const UNKNOWN_OWNER = '[unknown]';
 
@@ -16,6 +16,7 @@ export interface ContainerFacts {
   readonly owner?: string;
   /** Fallback when params are disabled: the name from the container list. */
   readonly listedName?: string;
+  readonly imageTrust?: ImageTrust | null;
 }
 
 export function containerName(params: ContainerParams, fallback = ''): string {
@@ -36,5 +37,6 @@ export function buildContainer(facts: ContainerFacts): Container {
     position: facts.position,
     checkSource: facts.checkSource,
     owner: facts.owner && facts.owner !== '' ? facts.owner : UNKNOWN_OWNER,
+    ...(facts.imageTrust !== undefined ? { imageTrust: facts.imageTrust } : {}),
   };
 }

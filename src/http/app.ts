@@ -1,10 +1,11 @@
+import { imageTrustView } from '../policies/image-trust/settings';
 import { policiesView } from './policies-view';
 import Router from '@koa/router';
 import Koa from 'koa';
 import { describeConfig } from '../config';
 import type { Detection } from '../store/detections';
 import type { HttpDeps } from './deps';
-import { renderConfigPage, renderDetectionsPage, renderPoliciesPage, renderRulesPage } from './html';
+import { imageTrustSettingsSection, renderConfigPage, renderDetectionsPage, renderPoliciesPage, renderRulesPage, trustDecisionsSection } from './html';
 
 /** HTTP errors carry a status and are safe to show; anything else is a 500 with no internals. */
 export class HttpError extends Error {
@@ -56,6 +57,8 @@ function detectionsHandler(deps: HttpDeps, recentOnly: boolean) {
     const periodic = deps.periodicStatus();
     const since = recentOnly ? (periodic?.lastRunStart ?? undefined) : undefined;
     const detections = deps.store.list(since);
+    // Recent image-trust verdicts (allowed ones too) when the gate is on.
+    const trust = recentOnly && deps.config.imageTrust ? (deps.trustDecisions?.() ?? []) : undefined;
     const body = {
       ...(periodic
         ? {
@@ -65,10 +68,11 @@ function detectionsHandler(deps: HttpDeps, recentOnly: boolean) {
           }
         : {}),
       detections: detections.map((d) => detectionJson(d, allRules, imageAndLabels)),
+      ...(trust ? { image_trust: trust } : {}),
     };
     if (wantsHtml(ctx)) {
       ctx.type = 'text/html; charset=utf-8';
-      ctx.body = renderDetectionsPage(recentOnly ? 'Recent detections' : 'Detections', periodic, detections);
+      ctx.body = renderDetectionsPage(recentOnly ? 'Recent detections' : 'Detections', periodic, detections, trustDecisionsSection(trust));
       return;
     }
     ctx.body = body;
@@ -84,10 +88,11 @@ function rulesHandler(deps: HttpDeps, kind: 'rules' | 'request_rules') {
     const files = ruleSet.files
       .filter((file) => kinds.includes(file.kind))
       .map((file) => ({ kind: file.kind, path: file.path, present: file.present, loaded_at: file.loadedAt, names: file.names, source: file.source }));
-    const body = { rules, ...(kind === 'rules' ? { whitelist_rules: ruleSet.whitelistRules.rules.map((r) => r.name) } : {}), files, last_reload: deps.reloadStatus() };
+    const trust = kind === 'rules' ? { image_trust: imageTrustView(deps.config.imageTrust) } : {};
+    const body = { rules, ...(kind === 'rules' ? { whitelist_rules: ruleSet.whitelistRules.rules.map((r) => r.name) } : {}), files, last_reload: deps.reloadStatus(), ...trust };
     if (wantsHtml(ctx)) {
       ctx.type = 'text/html; charset=utf-8';
-      ctx.body = renderRulesPage(kind === 'rules' ? 'Container rules' : 'Request rules', rules, files, deps.reloadStatus());
+      ctx.body = renderRulesPage(kind === 'rules' ? 'Container rules' : 'Request rules', rules, files, deps.reloadStatus(), trust.image_trust ? imageTrustSettingsSection(trust.image_trust) : '');
       return;
     }
     ctx.body = body;

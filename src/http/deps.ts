@@ -5,6 +5,7 @@ import type { RuleFileInfo } from '../rules/loader';
 import type { RuleSet } from '../rules/rule-set';
 import type { LoadedPolicies } from '../policies/loaded';
 import type { DetectionStore } from '../store/detections';
+import type { TrustDecision } from '../store/trust-decisions';
 
 /** Times of the latest periodic run (null fields until the first run completes). */
 export interface PeriodicRunStatus {
@@ -45,4 +46,6 @@ export interface HttpDeps {
   /** The loaded triggers file (undefined before start). */
   triggers(): RuleFileInfo | undefined;
   reloadStatus(): ReloadStatus | null;
+  /** The latest image-trust verdicts, newest first ([] when the gate is off). */
+  trustDecisions?(): readonly TrustDecision[];
 }

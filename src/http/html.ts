@@ -3,6 +3,7 @@
  * hosts without internet. Every dynamic string is escaped: container names, labels, rule names and
  * sources are user-controlled.
  */
+import type { TrustDecision } from '../store/trust-decisions';
 import type { PoliciesView } from './policies-view';
 import type { Detection } from '../store/detections';
 import type { PeriodicRunStatus, ReloadStatus } from './deps';
@@ -49,7 +50,30 @@ ${content}
 <script>${SORT_SCRIPT}</script></body></html>`;
 }
 
-export function renderDetectionsPage(title: string, periodic: PeriodicRunStatus | null, detections: readonly Detection[]): string {
+/** Recent image-trust verdicts (/recent), when the gate is on. */
+export function trustDecisionsSection(decisions: readonly TrustDecision[] | undefined): string {
+  if (decisions === undefined) return '';
+  const rows = decisions
+    .map(
+      (d) => `<tr><td data-sort="${escapeHtml(d.time)}">${escapeHtml(d.time)}</td><td>${escapeHtml(d.image)}</td><td class="${d.trusted ? '' : 'mode-KILL'}">${d.trusted ? 'trusted' : 'untrusted'}</td><td>${escapeHtml(d.action)}</td><td>${escapeHtml(d.source)}</td>
+<td><code>${escapeHtml(d.digest ?? '—')}</code></td><td><code>${escapeHtml(d.key ?? '—')}</code>${d.layout ? ` (${escapeHtml(d.layout)})` : ''}</td><td>${escapeHtml(d.reason ?? '')}</td></tr>`,
+    )
+    .join('\n');
+  return `<h2>Image trust</h2>${decisions.length === 0 ? '<p>No image-trust decisions yet.</p>' : ''}<table id="image-trust" class="sortable"><thead><tr><th>Time</th><th>Image</th><th>Verdict</th><th>Action</th><th>Source</th><th>Digest</th><th>Key</th><th>Why not</th></tr></thead><tbody>${rows}</tbody></table>`;
+}
+
+/** The trust settings and key fingerprints (/rules), when the gate is on. */
+export function imageTrustSettingsSection(view: Record<string, unknown>): string {
+  if (view['enabled'] !== true) return '';
+  const keys = (view['signature_keys'] as Array<{ file: string; fingerprint: string }>).map((k) => `<tr><td><code>${escapeHtml(k.file)}</code></td><td><code>${escapeHtml(k.fingerprint)}</code></td></tr>`).join('');
+  const settings = Object.entries(view)
+    .filter(([key]) => key !== 'signature_keys' && key !== 'enabled')
+    .map(([key, value]) => `<tr><td><code>${escapeHtml(key)}</code></td><td><code>${escapeHtml(JSON.stringify(value))}</code></td></tr>`)
+    .join('');
+  return `<h2>Image trust</h2><table id="image-trust-settings"><tbody>${settings}</tbody></table><table id="image-trust-keys"><thead><tr><th>Key file</th><th>Fingerprint (sha256 of the public key)</th></tr></thead><tbody>${keys}</tbody></table>`;
+}
+
+export function renderDetectionsPage(title: string, periodic: PeriodicRunStatus | null, detections: readonly Detection[], extra = ''): string {
   const runs = periodic
     ? `<p class="meta">Last full scan: started ${escapeHtml(periodic.lastRunStart?.toISOString() ?? 'never')}, ended ${escapeHtml(
         periodic.lastRunEnd?.toISOString() ?? '—',
@@ -65,7 +89,7 @@ export function renderDetectionsPage(title: string, periodic: PeriodicRunStatus 
     .join('\n');
   const table = `<table id="detections" class="sortable"><thead><tr><th>Container</th><th>Image</th><th>Rules</th><th>Mode</th><th>Action</th><th>Source</th><th>Owner</th><th>Count</th><th>Last seen</th></tr></thead>
 <tbody>${rows}</tbody></table>`;
-  return page(title, `${runs}${detections.length === 0 ? '<p>No detections.</p>' : ''}${table}`);
+  return page(title, `${runs}${detections.length === 0 ? '<p>No detections.</p>' : ''}${table}${extra}`);
 }
 
 interface RuleRow {
@@ -80,7 +104,7 @@ interface FileRow {
   readonly source: string;
 }
 
-export function renderRulesPage(title: string, rules: readonly RuleRow[], files: readonly FileRow[], reload: ReloadStatus | null = null): string {
+export function renderRulesPage(title: string, rules: readonly RuleRow[], files: readonly FileRow[], reload: ReloadStatus | null = null, extra = ''): string {
   const rows = rules.map((r) => `<tr><td>${escapeHtml(r.name)}</td><td class="mode-${escapeHtml(r.mode)}">${escapeHtml(r.mode)}</td></tr>`).join('\n');
   const sources = files
     .map(
@@ -90,7 +114,7 @@ export function renderRulesPage(title: string, rules: readonly RuleRow[], files:
     )
     .join('\n');
   const reloadNote = reloadLine(reload, 'the previous rules stay in force');
-  return page(title, `${reloadNote}<table id="rules" class="sortable"><thead><tr><th>Rule</th><th>Effective mode</th></tr></thead><tbody>${rows}</tbody></table>${sources}`);
+  return page(title, `${reloadNote}<table id="rules" class="sortable"><thead><tr><th>Rule</th><th>Effective mode</th></tr></thead><tbody>${rows}</tbody></table>${extra}${sources}`);
 }
 
 function reloadLine(reload: ReloadStatus | null, kept: string): string {

@@ -26,6 +26,10 @@ import type { Metrics } from '../metrics';
 import type { Container, ContainerParams, Request } from '../rules/api';
 import type { RuleSet } from '../rules/rule-set';
 import { errorMessage } from '../util/errors';
+import { imageTrustFact, trustSourceVerdict, verifyChecks, type GateOutcome } from '../policies/image-trust/gate';
+import { trustChecks } from '../policies/image-trust/targets';
+import type { ImageTrustVerifier } from '../policies/image-trust/verifier';
+import type { TrustDecisions } from '../store/trust-decisions';
 
 /** Docker's AuthZ reply. `Err` (a plugin fault) is never used: dockerd would fail the call with an opaque message. */
 export interface AuthzReply {
@@ -50,6 +54,8 @@ export interface AuthzDeps {
   snapshot(): { readonly rules: RuleSet; readonly policies: LoadedPolicies | undefined };
   /** The engine's API version when known (what a request without a version prefix runs at). */
   engineApiVersion?(): string | undefined;
+  /** The image-trust gate (TRUSTED_REGISTRIES); absent = no gate. */
+  readonly imageTrust?: { readonly verifier: ImageTrustVerifier; readonly decisions: TrustDecisions };
 }
 
 interface ContainerCheck {
@@ -68,6 +74,7 @@ interface Judged {
   readonly requestJudgement?: Judgement;
   readonly containerChecks: readonly ContainerCheck[];
   readonly policy?: PolicyJudgement;
+  readonly trust?: GateOutcome;
 }
 
 /** What `explain` tells beyond the reply (eval --request). */
@@ -128,18 +135,22 @@ export class AuthzService {
     // One request is judged with one snapshot, even if a reload swaps it meanwhile.
     const { rules, policies } = this.deps.snapshot();
     const faults: string[] = [];
+    // Verified first-thing and in parallel: container rules read the create's verdict as c.imageTrust.
+    const trust = this.verifyImages(facts);
     // Request and container rules are asked for together so they share one evaluation batch.
-    const [requestJudgement, containerChecks, policy] = await Promise.all([
+    const [requestJudgement, containerChecks, policy, trustOutcome] = await Promise.all([
       this.judgeRequestRules(facts, rules).catch((err: unknown) => {
         faults.push(`request rules: ${errorMessage(err)}`);
         return undefined;
       }),
-      this.containerChecks(facts, rules, faults),
+      this.containerChecks(facts, rules, faults, trust),
       this.judgePolicies(facts, policies).catch((err: unknown) => {
         faults.push(`policies: ${errorMessage(err)}`);
         return undefined;
       }),
+      trust,
     ]);
+    const trustVerdict = trustOutcome ? trustSourceVerdict(trustOutcome) : undefined;
     const decision = this.decide({
       action: facts.request.action,
       method: facts.request.method,
@@ -148,9 +159,21 @@ export class AuthzService {
       unreadable: facts.unreadable,
       missingBody: facts.missingBody,
       judgements: [...(requestJudgement ? [requestJudgement] : []), ...containerChecks.map((check) => check.judgement)],
-      verdicts: policy ? [{ source: 'policies', allow: policy.verdict.allow, ...(policy.verdict.mode ? { mode: policy.verdict.mode } : {}), reasons: policy.verdict.reasons }] : [],
+      verdicts: [
+        ...(policy ? [{ source: 'policies', allow: policy.verdict.allow, ...(policy.verdict.mode ? { mode: policy.verdict.mode } : {}), reasons: policy.verdict.reasons }] : []),
+        ...(trustVerdict ? [trustVerdict] : []),
+      ],
     });
-    return { decision, facts, requestJudgement, containerChecks, ...(policy ? { policy } : {}) };
+    return { decision, facts, requestJudgement, containerChecks, ...(policy ? { policy } : {}), ...(trustOutcome ? { trust: trustOutcome } : {}) };
+  }
+
+  /** The image-trust gate's verdicts on what the request names (undefined: no gate, or nothing to verify). */
+  private async verifyImages(facts: RequestFacts): Promise<GateOutcome | undefined> {
+    const gate = this.deps.imageTrust;
+    if (!gate) return undefined;
+    const checks = trustChecks(facts);
+    if (checks.length === 0) return undefined;
+    return verifyChecks({ verifier: gate.verifier, docker: this.deps.docker }, checks);
   }
 
   /**
@@ -206,7 +229,7 @@ export class AuthzService {
   }
 
   /** The container(s) the request would produce, judged; failures are added to `faults`. */
-  private async containerChecks(facts: RequestFacts, rules: RuleSet, faults: string[]): Promise<ContainerCheck[]> {
+  private async containerChecks(facts: RequestFacts, rules: RuleSet, faults: string[], trust: Promise<GateOutcome | undefined>): Promise<ContainerCheck[]> {
     let views: ContainerParams[];
     let id = '';
     try {
@@ -218,12 +241,13 @@ export class AuthzService {
       return [];
     }
     const owner = facts.request.user;
+    const imageTrust = this.deps.imageTrust ? { imageTrust: imageTrustFact((await trust)?.runVerdict) } : {};
     const checks = await Promise.all(
       views.map(async (params) => {
         try {
           // The original's value for a create that names no image (IMAGE_WHITE_LIST=UNDEFINED spares it).
           const image = (await this.deps.inspector.imageName(params)) || UNDEFINED_IMAGE;
-          const container = buildContainer({ id, params, metrics: {}, image, position: 0, checkSource: 'authz', owner });
+          const container = buildContainer({ id, params, metrics: {}, image, position: 0, checkSource: 'authz', owner, ...imageTrust });
           return { container, judgement: await this.judgeContainer(container, rules) };
         } catch (err: unknown) {
           faults.push(`container rules: ${errorMessage(err)}`);
@@ -285,6 +309,30 @@ export class AuthzService {
     });
   }
 
+  /** Records the trust verdicts on /recent; an untrusted one is a detection and fires triggers. */
+  private actOnTrust(outcome: GateOutcome, request: Request | undefined, decision: Decision): void {
+    const gate = this.deps.imageTrust;
+    if (!gate) return;
+    const mode = this.deps.config.mode;
+    for (const verdict of outcome.verdicts) {
+      const action = verdict.trusted ? 'allowed' : decision.allow ? 'warned' : 'denied';
+      gate.decisions.record(verdict, 'authz', action);
+    }
+    const untrusted = trustSourceVerdict(outcome);
+    if (!untrusted || untrusted.allow) return;
+    const image = outcome.verdicts.find((v) => !v.trusted)?.image ?? '';
+    this.deps.enforcer.handlePolicyDenial({
+      request,
+      subject: image || (request?.action ?? ''),
+      user: request?.user || ANONYMOUS,
+      image,
+      reasons: untrusted.reasons,
+      mode,
+      action: decision.allow ? 'warned' : 'denied',
+      source: 'image trust',
+    });
+  }
+
   /** Acts once on the decision: detections and triggers, metrics, logs. */
   private act(judged: Judged, seconds: number): void {
     const { decision, facts, requestJudgement, containerChecks } = judged;
@@ -296,6 +344,7 @@ export class AuthzService {
     const violating = containerChecks.find((check) => check.judgement.violations.length > 0);
     if (violating) enforcer.handleContainer(violating.container, violating.judgement, violating.judgement.mode === 'KILL' ? taken : 'warned');
     if (judged.policy) this.actOnPolicy(judged.policy, request);
+    if (judged.trust) this.actOnTrust(judged.trust, request, decision);
     for (const kind of decision.unjudgeable) metrics.authzUnjudgeable.inc({ kind });
     metrics.authzRequests.inc({ decision: decision.label });
     metrics.authzDuration.observe(seconds);

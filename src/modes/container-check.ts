@@ -7,6 +7,12 @@ import type { FactsRequest, ContainerInspector } from '../facts/inspector';
 import type { Metrics } from '../metrics';
 import type { ActionTaken } from '../rules/api';
 import type { RuleSet } from '../rules/rule-set';
+import type { DockerClient } from '../docker/client';
+import type { Judgement } from '../engine/judge';
+import { IMAGE_TRUST_PREFIX, IMAGE_TRUST_SOURCE, imageTrustFact } from '../policies/image-trust/gate';
+import type { ImageTrustVerifier, TrustVerdict } from '../policies/image-trust/verifier';
+import type { Container, Mode } from '../rules/api';
+import type { TrustDecisions } from '../store/trust-decisions';
 
 export type CheckOutcome = ActionTaken | 'compliant' | 'skipped' | 'failed';
 
@@ -23,6 +29,8 @@ export interface ContainerCheckDeps {
   readonly log: Logger;
   readonly judgeOptions: JudgeOptions;
   rules(): RuleSet;
+  /** The image-trust gate (TRUSTED_REGISTRIES); absent = no gate. */
+  readonly imageTrust?: { readonly verifier: ImageTrustVerifier; readonly decisions: TrustDecisions; readonly docker: Pick<DockerClient, 'inspect'> };
 }
 
 /**
@@ -47,8 +55,9 @@ export async function checkContainer(deps: ContainerCheckDeps, request: CheckReq
     position: position ?? 0,
     withMetrics: request.withMetrics === true || (request.withMetrics === 'lazy' && !pending.has('metrics')),
   });
-  let container;
-  let judgement;
+  let container: Container;
+  let judgement: Judgement;
+  let trust: TrustVerdict | undefined;
   const rules = deps.rules();
   for (let round = 0; ; round++) {
     try {
@@ -62,15 +71,50 @@ export async function checkContainer(deps: ContainerCheckDeps, request: CheckReq
       return 'failed';
     }
     params = container.params;
+    if (deps.imageTrust) {
+      trust ??= await verifyRunningImage(deps.imageTrust, container);
+      container = { ...container, imageTrust: imageTrustFact(trust) };
+    }
     judgement = await judgeContainer(container, rules.containerRules, rules.whitelistRules, deps.judgeOptions, rules.evaluator, [...pending]);
     const needed = judgement.deferredRead.filter((fact): fact is 'metrics' | 'position' => pending.has(fact as 'metrics'));
     if (needed.length === 0) break;
     for (const fact of needed) pending.delete(fact);
     if (needed.includes('position') && typeof request.position === 'function') position = await request.position();
   }
+  if (trust && deps.imageTrust) judgement = withTrustVerdict(judgement, trust, deps.judgeOptions.defaultMode, deps, request.checkSource);
   deps.metrics.containersChecked.inc({ source: request.checkSource });
   if (judgement.whitelisted) log.debug({ containerId: container.id, name: container.name, by: judgement.whitelisted }, 'container is on a global whitelist');
   // A stop may have started while we were fetching (an event and a scan at once): do not repeat it.
   if (deps.stopper.isStopping(request.id)) return 'skipped';
   return deps.enforcer.handleContainer(container, judgement) ?? 'compliant';
+}
+
+/** The verdict on the image a container runs, by the container's immutable image id. */
+async function verifyRunningImage(gate: NonNullable<ContainerCheckDeps['imageTrust']>, container: Container): Promise<TrustVerdict> {
+  let imageId = container.params.Image;
+  let configImage = container.params.Config?.Image ?? container.image;
+  if (!imageId) {
+    // Params disabled (DISABLE_PARAMS): the gate still needs the image id.
+    const params = await gate.docker.inspect(container.id);
+    imageId = params.Image ?? '';
+    configImage = params.Config?.Image ?? configImage;
+  }
+  return gate.verifier.containerImage(imageId, configImage);
+}
+
+/**
+ * An untrusted image is a violation `image trust: …` in MODE, unless a global whitelist spared the
+ * container. A registry that gave no answer is not: stopping every running container while a
+ * registry is down would turn an outage into a bigger one (admission, in AuthZ, stays fail-closed).
+ */
+function withTrustVerdict(judgement: Judgement, trust: TrustVerdict, mode: Mode, deps: ContainerCheckDeps, source: CheckRequest['checkSource']): Judgement {
+  if (trust.trusted || judgement.whitelisted) return judgement;
+  if (trust.unavailable) {
+    deps.log.warn({ image: trust.image, reason: trust.reason, source }, 'image trust could not be verified; the container is left alone until the registry answers');
+    deps.imageTrust?.decisions.record(trust, source, 'unverified');
+    return judgement;
+  }
+  deps.imageTrust?.decisions.record(trust, source, mode === 'KILL' ? 'stopped' : 'warned');
+  const violation = { rule: IMAGE_TRUST_SOURCE, mode, reason: `${IMAGE_TRUST_PREFIX}${trust.reason ?? 'not trusted'}` };
+  return { ...judgement, violations: [...judgement.violations, violation], mode: judgement.mode === 'KILL' || mode === 'KILL' ? 'KILL' : judgement.mode };
 }

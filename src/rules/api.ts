@@ -192,6 +192,20 @@ export interface Container {
   readonly checkSource: CheckSource;
   /** TLS user name where known, else `'[unknown]'`. */
   readonly owner: string;
+  /**
+   * The image-trust verdict on the image this container runs (TRUSTED_REGISTRIES); `null` when the
+   * gate is off or the image was not verified. `key` is the fingerprint of the key that signed.
+   */
+  readonly imageTrust?: ImageTrust | null;
+}
+
+/** `c.imageTrust`: whether the image verified, and what vouched for it or why not. */
+export interface ImageTrust {
+  readonly trusted: boolean;
+  readonly registry: string | null;
+  readonly digest: string | null;
+  readonly key: string | null;
+  readonly reason: string | null;
 }
 
 /** A container rule: `rule` returns true when the container VIOLATES it. */

@@ -22,6 +22,7 @@ const docker = (inspect: DockerClient['inspect']): DockerClient => ({
   stats: async () => ({}),
   imageTags: async () => [],
   imageUser: async () => '',
+  imageInspect: async (ref) => ({ id: ref, repoDigests: [] }),
   volumeInspect: async () => ({ driver: 'local', options: {} }),
   execContainer: async () => 'c1',
   stop: async () => 'stopped',
