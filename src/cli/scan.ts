@@ -14,6 +14,8 @@ import { PeriodicScanner } from '../modes/periodic';
 import type { Container } from '../rules/api';
 import { loadRuleSet } from '../rules/rule-set';
 import { DetectionStore } from '../store/detections';
+import { ImageTrustVerifier } from '../policies/image-trust/verifier';
+import { TrustDecisions } from '../store/trust-decisions';
 
 export interface ScanRow {
   readonly id: string;
@@ -39,6 +41,8 @@ export async function dryRunScan(config: Config): Promise<{ rows: ScanRow[]; fai
     docker,
     inspector,
     check: {
+      // The image gate judges running containers here as in a periodic scan (TRUSTED_REGISTRIES).
+      ...(config.imageTrust ? { imageTrust: { verifier: new ImageTrustVerifier({ settings: config.imageTrust, docker }), decisions: new TrustDecisions(), docker } } : {}),
       inspector,
       enforcer,
       stopper,
