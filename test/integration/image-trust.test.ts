@@ -250,4 +250,23 @@ describe('image trust through a real dockerd and loopback registries', function 
     expect(metrics).to.match(/^docker_enforcer_image_verifications_total\{result="unavailable",source="registry"\} [1-9]/m);
     expect(metrics).to.match(/^docker_enforcer_image_verification_seconds_count\{source="cache"\} [1-9]/m);
   });
+
+  it('stops a container started from an untrusted image the moment it starts (events mode)', async () => {
+    // Without the plugin in front of dockerd (a container started while the enforcer was away).
+    await plugin.unregister();
+    const watcher = await startEnforcer(
+      testEngine(),
+      { MODE: 'KILL', RUN_PERIODIC: 'False', RUN_START_EVENTS: 'True', RELOAD_ON_CHANGE: 'False', TRUSTED_REGISTRIES: trusted.host, IMAGE_SIGNATURE_KEYS: path.join(keyDir, 'cosign.pub') },
+      { rules: 'export const rules: ContainerRule[] = [];' },
+    );
+    try {
+      await testEngine().waitFor(async () => (await getJson(`${watcher.url}/health`)).status === 200, 10_000, 'the events enforcer to be healthy');
+      await ok(runDetached('trust-event', `${repo()}:unsigned`), 'run without the plugin');
+      await testEngine().waitFor(async () => !(await testEngine().isRunning('trust-event')), 15_000, 'the start event to stop trust-event');
+      const found = await detections(watcher, '?show_all_violated_rules=true');
+      expect(found.some((d) => d.name === 'trust-event' && d.source === 'event' && ruleList(d).some((r) => r.startsWith('image trust: ')))).to.equal(true);
+    } finally {
+      await watcher.stop();
+    }
+  });
 });
