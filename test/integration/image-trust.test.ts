@@ -172,8 +172,14 @@ describe('image trust through a real dockerd and loopback registries', function 
     expect(ran.code).to.not.equal(0);
     expect(ran.stderr).to.include(`${evilId}): it came from no registry`);
     expect(await testEngine().isRunning('trust-retagged')).to.equal(false);
+    // By id prefix, as dockerd resolves it: judged on what it resolves to.
+    const byEvilId = await runDetached('trust-evil-id', evilId.slice('sha256:'.length, 'sha256:'.length + 12));
+    expect(byEvilId.code).to.not.equal(0);
+    expect(byEvilId.stderr).to.include('it came from no registry');
     await ok(pull(`${repo()}:legacy`), 'pull the signed image back');
     await ok(runDetached('trust-repulled', `${repo()}:legacy`), 'run the signed image again');
+    const signedId = (await testEngine().docker.getImage(`${repo()}:legacy`).inspect()).Id;
+    await ok(runDetached('trust-signed-id', signedId.slice('sha256:'.length, 'sha256:'.length + 12)), 'run the signed image by id prefix');
   });
 
   it('stops a container whose image is not trusted in a periodic scan, and refuses to start it again', async () => {

@@ -8,7 +8,7 @@
  * untrusted verdict naming the registry (fail-closed), never an exception. Successful verifications
  * are cached (bounded, with a TTL); concurrent asks for the same image share one registry conversation.
  */
-import type { DockerClient } from '../../docker/client';
+import type { DockerClient, ImageIdentity } from '../../docker/client';
 import { DockerError } from '../../docker/client';
 import { isImageId, normaliseRegistryHost, parseImageReference, type ImageReference } from '../../facts/image-reference';
 import { RegistryClient, RegistryError, type Manifest } from '../../registry/client';
@@ -130,31 +130,35 @@ export class ImageTrustVerifier {
    */
   async local(image: string): Promise<LocalVerdict> {
     let preferred: ImageReference | undefined;
+    let nameVerdict: TrustVerdict | undefined;
     if (!isImageId(image)) {
       const parsed = parseImageReference(image);
-      // Not a reference and not a full id: an id prefix (dockerd resolves those), judged by what it resolves to.
       if (parsed.ok) {
         preferred = parsed.ref;
-        const untrusted = this.registryVerdict(image, parsed.ref);
-        if (untrusted) return untrusted;
+        nameVerdict = this.registryVerdict(image, parsed.ref);
       }
     }
-    let inspected: { id: string; repoDigests: string[] };
+    // `docker run 3f2a…` names an id prefix, which dockerd resolves when no image has that name.
+    const idPrefix = /^[a-f0-9]{1,64}$/.test(image);
+    if (nameVerdict && !idPrefix) return nameVerdict;
+    let inspected: ImageIdentity;
     try {
       inspected = await this.deps.docker.imageInspect(image);
     } catch (err: unknown) {
       if (err instanceof DockerError && err.notFound) return 'absent';
       return { trusted: false, image, reason: `cannot inspect image ${JSON.stringify(image)}: ${errorMessage(err)}`, unavailable: true };
     }
-    return this.localImage(image, inspected, preferred);
+    if (nameVerdict && !inspected.id.startsWith(`sha256:${image}`)) return nameVerdict;
+    return this.localImage(image, inspected, nameVerdict ? undefined : preferred);
   }
 
   /** The image a container runs (by its immutable image id), for start, periodic and events checks. */
   async containerImage(imageId: string, configImage: string): Promise<TrustVerdict> {
+    if (imageId === '') return { trusted: false, image: configImage, reason: "the container's image id is not known", unavailable: true };
     let preferred: ImageReference | undefined;
     const parsed = isImageId(configImage) ? undefined : parseImageReference(configImage);
     if (parsed?.ok) preferred = parsed.ref;
-    let inspected: { id: string; repoDigests: string[] };
+    let inspected: ImageIdentity;
     try {
       inspected = await this.deps.docker.imageInspect(imageId);
     } catch (err: unknown) {
@@ -164,7 +168,7 @@ export class ImageTrustVerifier {
     return this.localImage(configImage || imageId, inspected, preferred);
   }
 
-  private async localImage(image: string, inspected: { id: string; repoDigests: string[] }, preferred: ImageReference | undefined): Promise<TrustVerdict> {
+  private async localImage(image: string, inspected: ImageIdentity, preferred: ImageReference | undefined): Promise<TrustVerdict> {
     const candidates = trustedRepoDigests(inspected.repoDigests, (registry) => this.isTrustedRegistry(registry), preferred);
     if (candidates.length === 0) {
       const source = inspected.repoDigests.length === 0 ? 'it came from no registry (built, loaded, imported, committed or re-tagged here)' : `none of its registry digests is from a trusted registry (${this.deps.settings.registries.join(', ')})`;
@@ -204,12 +208,15 @@ export class ImageTrustVerifier {
 
   /** Why the manifest at `digest` does not describe local image `imageId`, or undefined when it does. */
   private async contentProblem(ref: ImageReference, digest: string, imageId: string, signal: AbortSignal): Promise<string | undefined> {
+    // With the containerd image store (the default on new installs of recent engines) an image's Id is the digest it was pulled by.
+    if (imageId === digest) return undefined;
     const manifest = await this.registry.manifest(ref.registry, ref.path, digest, signal);
     if (!manifest) return `${ref.repository}@${digest} no longer exists at registry ${ref.registry}`;
     if (configMatches(manifest, imageId)) return undefined;
     if (INDEX_TYPES.has(manifest.mediaType)) {
       // A multi-platform image: the local Id is the config of one platform's manifest.
       const children = [...manifest.manifests].sort((a, b) => platformRank(a.platform) - platformRank(b.platform)).slice(0, MAX_INDEX_CHILDREN);
+      if (children.some((child) => child.digest === imageId)) return undefined;
       for (const child of children) {
         const childManifest = await this.registry.manifest(ref.registry, ref.path, child.digest, signal);
         if (childManifest && configMatches(childManifest, imageId)) return undefined;
