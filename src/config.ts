@@ -240,6 +240,8 @@ function readImageTrust(reader: EnvReader, env: Readonly<Record<string, string |
     return undefined;
   }
   const registries: string[] = [];
+  // A gate that trusts no registry would deny every image: `,` is a mistake, not a policy.
+  if (reader.list(names).length === 0) reader.problems.push(`${names}=${JSON.stringify(reader.raw(names))}: names no registry; leave it unset for no image gate`);
   for (const entry of reader.list(names)) {
     const host = normaliseRegistryHost(entry);
     if (host.ok) registries.push(host.host);

@@ -51,5 +51,7 @@ export function loadRegistryCredentials(file: string): { credentials?: RegistryC
     if (config[helperKey] !== undefined) errors.push(`IMAGE_TRUST_AUTH_FILE ${file}: "${helperKey}" is not supported (it runs a helper program); put the registry's credentials under "auths"`);
   }
   if (errors.length > 0) return { errors };
-  return { credentials: { basic: (registry) => byHost.get(registry), registries: [...byHost.keys()] }, errors: [] };
+  // Host names ignore case: `Registry.Example.com/app` is the trusted registry.example.com, and
+  // image references keep the case they were written in.
+  return { credentials: { basic: (registry) => byHost.get(registry.toLowerCase()), registries: [...byHost.keys()] }, errors: [] };
 }

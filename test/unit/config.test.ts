@@ -1,4 +1,8 @@
 import { expect } from 'chai';
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { ConfigError, describeConfig, loadConfig, parseDockerSocket } from '../../src/config';
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -88,5 +92,94 @@ describe('config', () => {
     }
     expect(described['mode']).to.equal('KILL');
     expect(described['version']).to.equal('9.9.9');
+  });
+});
+
+describe('config: image trust', () => {
+  let dir = '';
+  let keyFile = '';
+
+  before(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'de-config-trust-'));
+    keyFile = path.join(dir, 'cosign.pub');
+    await writeFile(keyFile, generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).publicKey.export({ type: 'spki', format: 'pem' }).toString());
+  });
+
+  after(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('is off unless registries are named', () => {
+    expect(loadConfig({}, '/srv', 't').imageTrust).to.equal(undefined);
+    expect(loadConfig({ TRUSTED_REGISTRIES: '  ', IMAGE_TRUST_TIMEOUT_MS: '100' }, '/srv', 't').imageTrust).to.equal(undefined);
+    expect(describeConfig(loadConfig({}, '/srv', 't'))['trusted_registries']).to.deep.equal([]);
+  });
+
+  it('refuses a list of no registries: a gate that trusts nothing would deny every image', () => {
+    for (const [name, value] of [['TRUSTED_REGISTRIES', ' , '], ['REGISTRY', ',']] as const) {
+      const problems = problemsOf({ [name]: value });
+      expect(problems, name).to.have.length(1);
+      expect(problems[0], name).to.match(new RegExp(`^${name}=`)).and.include('names no registry');
+    }
+  });
+
+  it('reads TRUSTED_REGISTRIES as hosts, normalised as image names are, without duplicates', () => {
+    const trust = loadConfig({ TRUSTED_REGISTRIES: 'index.docker.io, Registry.Example.com ,127.0.0.1:5000,docker.io,[::1]:5000' }, '/srv', 't').imageTrust;
+    expect(trust).to.not.equal(undefined);
+    expect(trust!.registries).to.deep.equal(['docker.io', 'registry.example.com', '127.0.0.1:5000', '[::1]:5000']);
+    expect(trust!.keys).to.deep.equal([]);
+    expect(trust!).to.include({ allowLocalBuilds: false, timeoutMs: 5000, cacheTtlMs: 600_000 });
+  });
+
+  it("takes img-authz-plugin's REGISTRY as an alias, TRUSTED_REGISTRIES first", () => {
+    expect(loadConfig({ REGISTRY: 'registry.example.com' }, '/srv', 't').imageTrust!.registries).to.deep.equal(['registry.example.com']);
+    expect(loadConfig({ REGISTRY: 'registry.example.com', TRUSTED_REGISTRIES: '127.0.0.1:5000' }, '/srv', 't').imageTrust!.registries).to.deep.equal(['127.0.0.1:5000']);
+  });
+
+  it('loads IMAGE_SIGNATURE_KEYS relative to the working directory', () => {
+    const trust = loadConfig({ TRUSTED_REGISTRIES: '127.0.0.1:5000', IMAGE_SIGNATURE_KEYS: 'cosign.pub', IMAGE_TRUST_ALLOW_LOCAL_BUILDS: 'True', IMAGE_TRUST_TIMEOUT_MS: '1500' }, dir, 't').imageTrust!;
+    expect(trust.keys.map((k) => k.file)).to.deep.equal([keyFile]);
+    expect(trust.keys[0]!.fingerprint).to.match(/^sha256:[a-f0-9]{64}$/);
+    expect(trust).to.include({ allowLocalBuilds: true, timeoutMs: 1500 });
+  });
+
+  it('refuses NOTARY, pointing to IMAGE_SIGNATURE_KEYS', () => {
+    const problems = problemsOf({ NOTARY: 'https://notary.example.com' });
+    expect(problems).to.have.length(1);
+    expect(problems[0]).to.match(/^NOTARY: /).and.include('IMAGE_SIGNATURE_KEYS');
+  });
+
+  it('refuses IMAGE_SIGNATURE_KEYS without TRUSTED_REGISTRIES: keys alone would gate nothing', () => {
+    const problems = problemsOf({ IMAGE_SIGNATURE_KEYS: keyFile });
+    expect(problems).to.have.length(1);
+    expect(problems[0]).to.include('IMAGE_SIGNATURE_KEYS is set but TRUSTED_REGISTRIES is not');
+  });
+
+  it('reports a bad registry host and a bad key file at once, each named', () => {
+    const missing = path.join(dir, 'missing.pub');
+    const problems = problemsOf({ TRUSTED_REGISTRIES: 'https://registry.example.com,127.0.0.1:5000', IMAGE_SIGNATURE_KEYS: `${keyFile},${missing}`, IMAGE_TRUST_TIMEOUT_MS: '0' });
+    expect(problems).to.have.length(3);
+    expect(problems.join('\n')).to.include('TRUSTED_REGISTRIES: "https://registry.example.com"').and.include('without a scheme');
+    expect(problems.join('\n')).to.include(`IMAGE_SIGNATURE_KEYS ${missing}`);
+    expect(problems.join('\n')).to.include('IMAGE_TRUST_TIMEOUT_MS="0"');
+  });
+
+  it('names the alias in its problems when the alias is what was set', () => {
+    const problems = problemsOf({ REGISTRY: 'registry.example.com/path' });
+    expect(problems).to.have.length(1);
+    expect(problems[0]).to.match(/^REGISTRY: "registry\.example\.com\/path"/);
+  });
+
+  it('reads IMAGE_TRUST_AUTH_FILE and reports its problems with the others', async () => {
+    const auth = path.join(dir, 'config.json');
+    await writeFile(auth, JSON.stringify({ auths: { 'https://index.docker.io/v1/': { auth: Buffer.from('hub:token').toString('base64') } } }));
+    const trust = loadConfig({ TRUSTED_REGISTRIES: 'docker.io', IMAGE_TRUST_AUTH_FILE: 'config.json' }, dir, 't').imageTrust!;
+    expect(trust.authFile).to.equal(auth);
+    expect(trust.credentials!.basic('docker.io')).to.equal(Buffer.from('hub:token').toString('base64'));
+
+    await writeFile(path.join(dir, 'helper.json'), JSON.stringify({ credsStore: 'desktop' }));
+    const problems = problemsOf({ TRUSTED_REGISTRIES: 'docker.io', IMAGE_TRUST_AUTH_FILE: path.join(dir, 'helper.json'), MODE: 'nope' });
+    expect(problems).to.have.length(2);
+    expect(problems.join('\n')).to.include('"credsStore" is not supported').and.include('MODE="nope"');
   });
 });

@@ -18,10 +18,20 @@ export type TrustCheck =
   | { readonly kind: 'target'; readonly image: string; readonly what: string }
   | { readonly kind: 'local-build'; readonly what: string };
 
-/** `name` plus `:tag` (or `@digest` when the tag is one), as moby joins a repository and a tag parameter. */
+/**
+ * `name` with a tag parameter applied, as moby applies it: a digest replaces the name's tag and
+ * digest (reference.WithDigest of TrimNamed); a tag replaces the name's tag and keeps its digest
+ * (reference.WithTag), so `app:old` + `new` is `app:new`, the image dockerd pulls.
+ */
 export function withTag(name: string, tag: string): string {
   if (tag === '') return name;
-  return /^[a-z0-9]+:[a-f0-9]{32,}$/i.test(tag) ? `${name.replace(/@.*$/, '')}@${tag}` : `${name}:${tag}`;
+  const at = name.indexOf('@');
+  const named = at === -1 ? name : name.slice(0, at);
+  // A tag is a ':' after the last '/'; one before it is a registry's port.
+  const colon = named.indexOf(':', named.lastIndexOf('/') + 1);
+  const repository = colon === -1 ? named : named.slice(0, colon);
+  if (/^[a-z0-9]+:[a-f0-9]{32,}$/i.test(tag)) return `${repository}@${tag}`;
+  return `${repository}:${tag}${at === -1 ? '' : name.slice(at)}`;
 }
 
 function field(value: unknown, ...path: string[]): unknown {
@@ -46,9 +56,11 @@ export function trustChecks(facts: RequestFacts): TrustCheck[] {
     case 'imagesCreate': {
       const fromImage = formValue(query, 'fromImage');
       if (fromImage !== '') {
+        // moby trims one trailing ':' (what `docker pull -a` of old clients sends), then pulls every tag.
+        const image = fromImage.endsWith(':') ? fromImage.slice(0, -1) : fromImage;
         const tag = formValue(query, 'tag');
         // No tag anywhere: dockerd pulls every tag of the repository.
-        return [{ kind: 'pull', image: withTag(fromImage, tag), what: 'pull', ...(tag === '' && !hasTagOrDigest(fromImage) ? { allTags: true } : {}) }];
+        return [{ kind: 'pull', image: withTag(image, tag), what: 'pull', ...(tag === '' && !hasTagOrDigest(image) ? { allTags: true } : {}) }];
       }
       const repo = formValue(query, 'repo');
       return [{ kind: 'local-build', what: 'import' }, ...(repo !== '' ? [{ kind: 'target' as const, image: withTag(repo, formValue(query, 'tag')), what: 'import' }] : [])];
@@ -63,8 +75,11 @@ export function trustChecks(facts: RequestFacts): TrustCheck[] {
       return vars['name'] !== undefined ? [{ kind: 'start', container: vars['name'] }] : [];
     case 'servicesCreate':
     case 'servicesUpdate': {
-      const image = field(request.body, 'TaskTemplate', 'ContainerSpec', 'Image');
-      return typeof image === 'string' && image !== '' ? [{ kind: 'pull', image, what: request.action === 'servicesCreate' ? 'service create' : 'service update' }] : [];
+      const what = request.action === 'servicesCreate' ? 'service create' : 'service update';
+      // A service runs a container image, or (the plugin runtime) installs a plugin on every node;
+      // the plugin spec is a protobuf type whose JSON keys are lower-case.
+      const images = [field(request.body, 'TaskTemplate', 'ContainerSpec', 'Image'), field(request.body, 'TaskTemplate', 'PluginSpec', 'remote')];
+      return images.filter((image): image is string => typeof image === 'string' && image !== '').map((image) => ({ kind: 'pull' as const, image, what }));
     }
     case 'pluginsInstall':
     case 'pluginsUpgrade': {
