@@ -1,5 +1,7 @@
 /**
  * AuthZ plugin performance.
+ *  0. First, before any daemon or dockerd competes for the CPU: the image-trust gate (image-trust.ts),
+ *     a cached verification in a create decision and uncached verifications against a loopback registry.
  *  1. The endpoint alone: AuthZReq with a container-create envelope captured from a real dockerd,
  *     10 container rules + 5 request rules loaded, over keep-alive connections on loopback:
  *     closed-loop throughput, then latency at a fixed 1,000 req/s, with the CPU each request costs
@@ -9,7 +11,8 @@
  *     plugin, with the no-op plugin and with docker-enforcer, over tcp (spec file) and over a unix
  *     socket (AUTHZ_SOCKET), passes alternated in the same run.
  * The daemon runs in its own process (as in production); this process only generates load.
- * Usage: npm run bench:authz [-- SECONDS CONNECTIONS [endpoint]]  (`endpoint`: skip the end-to-end part)
+ * Usage: npm run bench:authz [-- SECONDS CONNECTIONS [endpoint|trust]]  (`endpoint`: skip the end-to-end part;
+ * `trust`: the image-trust part only, no dockerd needed)
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -19,6 +22,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startTestEngine, type TestEngine } from '../test/integration/engine';
+import { imageTrustBench } from './image-trust';
 import { Connection, percentile, ROOT, startDaemon, withCpu } from './load';
 import { BENCH_GROUPS, BENCH_POLICIES } from './policy-pair';
 
@@ -156,6 +160,8 @@ async function endToEnd(engine: TestEngine, rounds: number): Promise<{ list: num
 async function main(): Promise<void> {
   const seconds = Number(process.argv[2] ?? 5);
   const connections = Number(process.argv[3] ?? 16);
+  await imageTrustBench(ENVELOPE, CONTAINER_RULES, REQUEST_RULES);
+  if (process.argv[4] === 'trust') return;
   const engine = await startTestEngine();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'de-bench-'));
   const plugin = `de-bench-${process.pid}`;

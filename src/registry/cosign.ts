@@ -6,7 +6,9 @@
  *  - cosign v3: a Sigstore bundle v0.3 (a DSSE envelope over an in-toto statement whose subject is
  *    the image digest) stored as an OCI 1.1 referrer of the image — found with the Referrers API, or
  *    on registries without it (distribution 2.8) through the referrers tag `sha256-<hex>`.
- * The legacy layout is read first: it costs two round trips, where a bundle costs three or four.
+ * Both layouts are looked up at once, and both referrer sources too, so an image signed either way
+ * costs at most three round trips in sequence (tag or referrers → manifest → blob); the first
+ * verified signature ends the others.
  * A signature counts only if it verifies with one of our keys AND names exactly this digest.
  */
 import { verify as verifySignature } from 'node:crypto';
@@ -39,14 +41,26 @@ export interface SignatureTarget {
 
 /** Looks for a signature by one of `keys` over `target.digest`; registry faults throw RegistryError. */
 export async function findSignature(client: RegistryClient, target: SignatureTarget, keys: readonly SigningKey[], signal: AbortSignal): Promise<SignatureCheck> {
-  const seen: string[] = [];
-  const legacy = await simpleSigningSignatures(client, target, keys, signal);
-  if (legacy.verified) return legacy;
-  seen.push(legacy.reason);
-  const bundled = await bundleSignatures(client, target, keys, signal);
-  if (bundled.verified) return bundled;
-  seen.push(bundled.reason);
-  return { verified: false, reason: seen.join('; ') };
+  const done = new AbortController();
+  const both = AbortSignal.any([signal, done.signal]);
+  const lookups = [simpleSigningSignatures(client, target, keys, both), bundleSignatures(client, target, keys, both)];
+  try {
+    // The first verified signature wins; otherwise every layout's reason (or the first fault) is reported.
+    const verified = await Promise.any(lookups.map(async (lookup) => {
+      const check = await lookup;
+      if (!check.verified) throw check;
+      return check;
+    }));
+    return verified;
+  } catch {
+    const outcomes = await Promise.allSettled(lookups);
+    const fault = outcomes.find((o): o is PromiseRejectedResult => o.status === 'rejected');
+    if (fault) throw fault.reason;
+    return { verified: false, reason: outcomes.map((o) => (o.status === 'fulfilled' && !o.value.verified ? o.value.reason : '')).join('; ') };
+  } finally {
+    // The other layout's requests are no longer needed.
+    done.abort();
+  }
 }
 
 function tagOf(digest: string): string {
@@ -100,9 +114,10 @@ export function simpleSigningProblem(payload: Buffer, digest: string): string | 
 
 async function bundleSignatures(client: RegistryClient, target: SignatureTarget, keys: readonly SigningKey[], signal: AbortSignal): Promise<SignatureCheck> {
   const { registry, path, digest } = target;
-  let referrers = await client.referrers(registry, path, digest, signal);
-  if (referrers === undefined) referrers = (await client.manifest(registry, path, tagOf(digest), signal))?.manifests.slice();
-  const bundles = (referrers ?? []).filter((d) => d.artifactType === SIGSTORE_BUNDLE).slice(0, MAX_SIGNATURES);
+  // The Referrers API and the referrers tag (registries without the API, distribution 2.8) at once.
+  const [api, tagged] = await Promise.all([client.referrers(registry, path, digest, signal), client.manifest(registry, path, tagOf(digest), signal)]);
+  const referrers = [...(api ?? []), ...(tagged?.manifests ?? [])].filter((d, i, all) => all.findIndex((o) => o.digest === d.digest) === i);
+  const bundles = referrers.filter((d) => d.artifactType === SIGSTORE_BUNDLE).slice(0, MAX_SIGNATURES);
   if (bundles.length === 0) return { verified: false, reason: 'no Sigstore bundle referrer' };
   const problems: string[] = [];
   for (const descriptor of bundles) {
