@@ -105,6 +105,7 @@ export class Daemon {
   /** The engine's API version, refreshed while dockerd answers (requests without a version prefix run at it). */
   private engineApiVersion: string | undefined;
   private pingCount = 0;
+  private imageEvents: ContainerEventStream | undefined;
   private imageTrust: { readonly verifier: ImageTrustVerifier; readonly decisions: TrustDecisions } | undefined;
 
   constructor(private readonly deps: DaemonDeps) {
@@ -199,14 +200,26 @@ export class Daemon {
   private createImageTrust(): { verifier: ImageTrustVerifier; decisions: TrustDecisions } | undefined {
     const settings = this.deps.config.imageTrust;
     if (!settings) return undefined;
+    // Image events let the verifier remember what names resolve to (no dockerd call per cached create).
+    const imageEvents = new ContainerEventStream({
+      docker: this.docker,
+      log: this.log.child({ module: 'image-events' }),
+      type: 'image',
+      actions: ['tag', 'untag', 'pull', 'push', 'load', 'import', 'delete'],
+      onReconnect: () => this.metrics.eventReconnects.inc(),
+    });
     const verifier = new ImageTrustVerifier({
       settings,
       docker: this.docker,
+      identitiesCacheable: () => imageEvents.connected,
       observe: (verdict, source, seconds) => {
         this.metrics.imageVerifications.inc({ result: verdict.trusted ? 'trusted' : verdict.unavailable ? 'unavailable' : 'untrusted', source });
         this.metrics.imageVerificationDuration.observe({ source }, seconds);
       },
     });
+    imageEvents.onEvent(() => verifier.forgetImageNames());
+    imageEvents.onResync(() => verifier.forgetImageNames());
+    this.imageEvents = imageEvents;
     this.imageTrust = { verifier, decisions: new TrustDecisions() };
     return this.imageTrust;
   }
@@ -395,6 +408,7 @@ export class Daemon {
     clearInterval(this.pingTimer);
     this.events?.stop();
     this.eventStream?.stop();
+    this.imageEvents?.stop();
     await this.periodic.stop();
     await this.stopper.drain(SHUTDOWN_DRAIN_MS);
     await this.triggers.stop(TRIGGER_DRAIN_MS);
@@ -463,6 +477,7 @@ export class Daemon {
     if (!this.events && !config.runPeriodic) this.log.info('neither events nor periodic checks are enabled: AuthZ plugin mode only');
     this.events?.start();
     this.eventStream?.start();
+    this.imageEvents?.start();
     this.periodic.start();
     this.pingTimer = setInterval(() => void this.pingDocker(), HEALTH_PING_MS);
     this.pingTimer.unref();

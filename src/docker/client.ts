@@ -25,6 +25,8 @@ export interface EventsOptions {
   readonly since?: string;
   readonly actions: readonly string[];
   readonly signal: AbortSignal;
+  /** The object type: containers (the default) or images. */
+  readonly type?: 'container' | 'image';
 }
 
 export interface ImageIdentity {
@@ -176,7 +178,7 @@ export class DockerodeClient implements DockerClient {
   events(options: EventsOptions): Promise<Readable> {
     // Only the connection is bounded; the stream itself stays open until the signal aborts it.
     return this.call('events', this.timeoutMs, async () => {
-      const filters = JSON.stringify({ type: ['container'], event: options.actions });
+      const filters = JSON.stringify({ type: [options.type ?? 'container'], event: options.actions });
       const query: Record<string, unknown> = { filters, abortSignal: options.signal };
       if (options.since !== undefined) query['since'] = options.since;
       return (await this.docker.getEvents(query)) as unknown as Readable;

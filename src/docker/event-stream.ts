@@ -1,5 +1,5 @@
 /**
- * A container event subscription that survives dockerd going away: it reconnects with capped
+ * A container (or image) event subscription that survives dockerd going away: it reconnects with capped
  * exponential backoff and resumes from the last event seen (`since`), so events emitted while it was
  * disconnected are still delivered. When continuity cannot be assured (first connect, or possibly
  * more missed events than dockerd buffers) it asks its owner to resynchronise with a full scan.
@@ -37,6 +37,8 @@ export interface EventStreamOptions {
   readonly backoffMaxMs?: number;
   /** Counts reconnects (metrics). */
   readonly onReconnect?: () => void;
+  /** Which objects' events: containers (the default) or images (the image-trust cache). */
+  readonly type?: 'container' | 'image';
 }
 
 // dockerd keeps the last 256 events for `since` replays (daemon/events: eventsLimit).
@@ -106,7 +108,7 @@ export class ContainerEventStream {
     // what comes twice is dropped by key.
     const since = this.lastEvent ? formatSince(this.lastEvent.timeNano - RESUME_OVERLAP_NS) : undefined;
     this.options.docker
-      .events({ actions: this.options.actions, since, signal: controller.signal })
+      .events({ actions: this.options.actions, since, signal: controller.signal, ...(this.options.type ? { type: this.options.type } : {}) })
       .then((stream) => this.consume(stream, controller, since !== undefined))
       .catch((err: unknown) => this.handleEnd(controller, err));
   }
@@ -159,7 +161,7 @@ export class ContainerEventStream {
     const actor = (raw['Actor'] ?? {}) as { ID?: unknown; Attributes?: Record<string, unknown> };
     const id = typeof actor.ID === 'string' ? actor.ID : typeof raw['id'] === 'string' ? raw['id'] : '';
     const action = typeof raw['Action'] === 'string' ? raw['Action'] : typeof raw['status'] === 'string' ? raw['status'] : '';
-    if (raw['Type'] !== undefined && raw['Type'] !== 'container') return undefined;
+    if (raw['Type'] !== undefined && raw['Type'] !== (this.options.type ?? 'container')) return undefined;
     if (id === '' || action === '') return undefined;
     const timeNano =
       typeof raw['timeNano'] === 'number' ? BigInt(raw['timeNano']) : BigInt(Math.trunc(Number(raw['time'] ?? 0))) * 1_000_000_000n;

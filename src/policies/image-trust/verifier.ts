@@ -48,6 +48,11 @@ export interface ImageTrustVerifierDeps {
   readonly registry?: RegistryClient;
   readonly observe?: VerificationObserver;
   readonly now?: () => number;
+  /**
+   * Whether what dockerd resolves an image name or id to may be remembered: only while an image
+   * event feed that forgets it (tag, untag, pull, push, load, import, delete) is connected.
+   */
+  readonly identitiesCacheable?: () => boolean;
 }
 
 /** Bounds: a few thousand images is more than a host runs; an index with more platforms than this is not searched further. */
@@ -69,11 +74,18 @@ export class ImageTrustVerifier {
   private readonly registry: RegistryClient;
   private readonly cache = new Map<string, CacheEntry>();
   private readonly inFlight = new Map<string, Promise<TrustVerdict>>();
+  /** What dockerd resolved an image name or id to: saves a dockerd call per cached create. */
+  private readonly identities = new Map<string, ImageIdentity>();
   private readonly now: () => number;
 
   constructor(private readonly deps: ImageTrustVerifierDeps) {
     this.registry = deps.registry ?? new RegistryClient(deps.settings.credentials ? { credentials: deps.settings.credentials } : {});
     this.now = deps.now ?? Date.now;
+  }
+
+  /** An image was tagged, untagged, pulled, loaded, imported or deleted: names may resolve differently now. */
+  forgetImageNames(): void {
+    this.identities.clear();
   }
 
   get settings(): ImageTrustSettings {
@@ -143,7 +155,7 @@ export class ImageTrustVerifier {
     if (nameVerdict && !idPrefix) return nameVerdict;
     let inspected: ImageIdentity;
     try {
-      inspected = await this.deps.docker.imageInspect(image);
+      inspected = await this.identity(image);
     } catch (err: unknown) {
       if (err instanceof DockerError && err.notFound) return 'absent';
       return { trusted: false, image, reason: `cannot inspect image ${JSON.stringify(image)}: ${errorMessage(err)}`, unavailable: true };
@@ -160,12 +172,28 @@ export class ImageTrustVerifier {
     if (parsed?.ok) preferred = parsed.ref;
     let inspected: ImageIdentity;
     try {
-      inspected = await this.deps.docker.imageInspect(imageId);
+      inspected = await this.identity(imageId);
     } catch (err: unknown) {
       if (err instanceof DockerError && err.notFound) return { trusted: false, image: configImage || imageId, reason: `the container's image ${imageId} is no longer on this host` };
       return { trusted: false, image: configImage || imageId, reason: `cannot inspect image ${imageId}: ${errorMessage(err)}`, unavailable: true };
     }
     return this.localImage(configImage || imageId, inspected, preferred);
+  }
+
+  /**
+   * dockerd's answer to `docker image inspect REF`, remembered while image events are watched. A
+   * name re-tagged before its event arrives can at worst let a create through: the start is judged
+   * by the container's image id.
+   */
+  private async identity(ref: string): Promise<ImageIdentity> {
+    const known = this.identities.get(ref);
+    if (known) return known;
+    const inspected = await this.deps.docker.imageInspect(ref);
+    if (this.deps.identitiesCacheable?.()) {
+      if (this.identities.size >= CACHE_LIMIT) this.identities.clear();
+      this.identities.set(ref, inspected);
+    }
+    return inspected;
   }
 
   private async localImage(image: string, inspected: ImageIdentity, preferred: ImageReference | undefined): Promise<TrustVerdict> {

@@ -129,7 +129,7 @@ interface Fixture {
   readonly clock: { now: number };
 }
 
-function fixture(settings: Partial<ImageTrustSettings>): Fixture {
+function fixture(settings: Partial<ImageTrustSettings>, identitiesCacheable?: () => boolean): Fixture {
   const registry = new MemoryRegistry();
   const images: Record<string, ImageIdentity> = {};
   const inspected: string[] = [];
@@ -150,6 +150,7 @@ function fixture(settings: Partial<ImageTrustSettings>): Fixture {
     docker,
     registry: new RegistryClient({ fetch: registry.fetch }),
     now: () => clock.now,
+    ...(identitiesCacheable ? { identitiesCacheable } : {}),
   });
   return { verifier, registry, images, inspected, clock };
 }
@@ -285,6 +286,27 @@ describe('image trust: the verifier (ImageTrustVerifier)', () => {
   });
 
   describe('the cache', () => {
+    it('remembers what a name resolves to only while image events are watched, and forgets it on one', async () => {
+      let watched = false;
+      const f = fixture({}, () => watched);
+      pulledApp(f);
+      await f.verifier.local(`${HOST}/app:1`);
+      await f.verifier.local(`${HOST}/app:1`);
+      expect(f.inspected).to.deep.equal([`${HOST}/app:1`, `${HOST}/app:1`]);
+
+      watched = true;
+      await f.verifier.local(`${HOST}/app:1`);
+      await f.verifier.local(`${HOST}/app:1`);
+      expect(f.inspected).to.have.length(3);
+
+      // `docker tag` re-points the name: the image event makes the next ask go to dockerd again.
+      f.images[`${HOST}/app:1`] = { id: sha256Digest('a re-tagged image'), repoDigests: [] };
+      f.verifier.forgetImageNames();
+      const verdict = await f.verifier.local(`${HOST}/app:1`);
+      expect(f.inspected).to.have.length(4);
+      expect(verdict).to.include({ trusted: false });
+    });
+
     it('answers a second ask within the TTL from the cache, and asks the registry again after it', async () => {
       const f = fixture({ cacheTtlMs: 10_000 });
       const digest = pulledApp(f);
