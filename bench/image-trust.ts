@@ -21,10 +21,10 @@ import { Stopper } from '../src/actions/stopper';
 import { loadConfig } from '../src/config';
 import { DockerError, type DockerClient, type ImageIdentity } from '../src/docker/client';
 import { ContainerInspector } from '../src/facts/inspector';
-import { createMetrics } from '../src/metrics';
+import { createMetrics, observeVerification } from '../src/metrics';
 import { AuthzService } from '../src/modes/authz';
 import type { ImageTrustSettings } from '../src/policies/image-trust/settings';
-import { ImageTrustVerifier, type VerificationObserver } from '../src/policies/image-trust/verifier';
+import { ImageTrustVerifier } from '../src/policies/image-trust/verifier';
 import { RegistryClient } from '../src/registry/client';
 import { loadRuleSet, type RuleSet } from '../src/rules/rule-set';
 import { DetectionStore } from '../src/store/detections';
@@ -265,11 +265,8 @@ export async function imageTrustBench(envelope: string, containerRules: string, 
     // (a) Cached verification in a create decision.
     const transport = new CountingFetch();
     const metrics = createMetrics('bench');
-    // What the daemon's verifier reports on every verification (daemon.ts), so its cost is counted too.
-    const observe: VerificationObserver = (verdict, source, seconds) => {
-      metrics.imageVerifications.inc({ result: verdict.trusted ? 'trusted' : verdict.unavailable ? 'unavailable' : 'untrusted', source });
-      metrics.imageVerificationDuration.observe({ source }, seconds);
-    };
+    // What the daemon's verifier reports on every verification, so its cost is counted too.
+    const observe = observeVerification(metrics);
     const verifier = new ImageTrustVerifier({ settings, docker, registry: new RegistryClient({ fetch: transport.fetch }), observe });
     const warmed = await verifier.local(name('legacy'));
     const warmHops = transport.take();

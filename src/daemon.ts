@@ -14,7 +14,7 @@ import { ContainerInspector } from './facts/inspector';
 import { createHttpApp } from './http/app';
 import { authzHandler } from './http/authz-handler';
 import type { HealthReport, HttpDeps, ReloadStatus } from './http/deps';
-import { createMetrics, type Metrics } from './metrics';
+import { createMetrics, observeVerification, type Metrics } from './metrics';
 import { AuthzService } from './modes/authz';
 import { ImageTrustVerifier } from './policies/image-trust/verifier';
 import { TrustDecisions } from './store/trust-decisions';
@@ -212,10 +212,7 @@ export class Daemon {
       settings,
       docker: this.docker,
       identitiesCacheable: () => imageEvents.connected,
-      observe: (verdict, source, seconds) => {
-        this.metrics.imageVerifications.inc({ result: verdict.trusted ? 'trusted' : verdict.unavailable ? 'unavailable' : 'untrusted', source });
-        this.metrics.imageVerificationDuration.observe({ source }, seconds);
-      },
+      observe: observeVerification(this.metrics),
     });
     imageEvents.onEvent(() => verifier.forgetImageNames());
     imageEvents.onResync(() => verifier.forgetImageNames());

@@ -254,7 +254,8 @@ describe('image trust through a real dockerd and loopback registries', function 
     expect(metrics).to.match(/^docker_enforcer_image_verifications_total\{result="trusted",source="registry"\} [1-9]/m);
     expect(metrics).to.match(/^docker_enforcer_image_verifications_total\{result="untrusted",source="registry"\} [1-9]/m);
     expect(metrics).to.match(/^docker_enforcer_image_verifications_total\{result="unavailable",source="registry"\} [1-9]/m);
-    expect(metrics).to.match(/^docker_enforcer_image_verification_seconds_count\{source="cache"\} [1-9]/m);
+    expect(metrics).to.match(/^docker_enforcer_image_verifications_total\{result="trusted",source="cache"\} [1-9]/m);
+    expect(metrics).to.match(/^docker_enforcer_image_verification_seconds_count\{source="registry"\} [1-9]/m);
   });
 
   it('stops a container started from an untrusted image the moment it starts (events mode)', async () => {

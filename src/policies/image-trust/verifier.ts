@@ -10,7 +10,7 @@
  */
 import type { DockerClient, ImageIdentity } from '../../docker/client';
 import { DockerError } from '../../docker/client';
-import { isImageId, normaliseRegistryHost, parseImageReference, type ImageReference } from '../../facts/image-reference';
+import { isImageId, normaliseRegistryHost, parseImageReference, type ImageReference, type ParsedReference } from '../../facts/image-reference';
 import { RegistryClient, RegistryError, type Manifest } from '../../registry/client';
 import { findSignature, type SignatureLayout } from '../../registry/cosign';
 import { INDEX_TYPES } from '../../registry/media-types';
@@ -62,6 +62,21 @@ const MAX_REPO_DIGESTS = 4;
 /** How long an untrusted verdict is reused: a signature added meanwhile counts within a minute. */
 const NEGATIVE_TTL_MS = 60_000;
 
+/**
+ * Parsing a reference is pure but not free (~1-2 µs), and a create parses its image and every
+ * RepoDigest: the few names a host uses are parsed once.
+ */
+const parsedNames = new Map<string, ParsedReference>();
+function parseName(text: string): ParsedReference {
+  let parsed = parsedNames.get(text);
+  if (!parsed) {
+    parsed = parseImageReference(text);
+    if (parsedNames.size >= CACHE_LIMIT) parsedNames.clear();
+    parsedNames.set(text, parsed);
+  }
+  return parsed;
+}
+
 interface CacheEntry {
   readonly verdict: TrustVerdict;
   readonly expiresAt: number;
@@ -95,6 +110,7 @@ export class ImageTrustVerifier {
   /** Whether a registry host (normalised) is on the allow-list. */
   isTrustedRegistry(registry: string): boolean {
     // Host names are case-insensitive: `Registry.Example.com/app` is the trusted `registry.example.com`.
+    if (this.deps.settings.registries.includes(registry)) return true;
     const host = normaliseRegistryHost(registry);
     return host.ok && this.deps.settings.registries.includes(host.host);
   }
@@ -104,7 +120,7 @@ export class ImageTrustVerifier {
    * with keys, a signature over the digest the tag resolves to right now.
    */
   async remote(image: string): Promise<TrustVerdict> {
-    const parsed = parseImageReference(image);
+    const parsed = parseName(image);
     if (!parsed.ok) return { trusted: false, image, reason: `${JSON.stringify(image)} is not an image reference: ${parsed.problem}` };
     const ref = parsed.ref;
     const untrusted = this.registryVerdict(image, ref);
@@ -130,7 +146,7 @@ export class ImageTrustVerifier {
 
   /** A name an image is given (push, tag, commit, build targets): only the registry is checked. */
   target(image: string): TrustVerdict {
-    const parsed = parseImageReference(image);
+    const parsed = parseName(image);
     if (!parsed.ok) return { trusted: false, image, reason: `${JSON.stringify(image)} is not an image reference: ${parsed.problem}` };
     return this.registryVerdict(image, parsed.ref) ?? { trusted: true, image, registry: parsed.ref.registry, repository: parsed.ref.repository };
   }
@@ -144,7 +160,7 @@ export class ImageTrustVerifier {
     let preferred: ImageReference | undefined;
     let nameVerdict: TrustVerdict | undefined;
     if (!isImageId(image)) {
-      const parsed = parseImageReference(image);
+      const parsed = parseName(image);
       if (parsed.ok) {
         preferred = parsed.ref;
         nameVerdict = this.registryVerdict(image, parsed.ref);
@@ -168,7 +184,7 @@ export class ImageTrustVerifier {
   async containerImage(imageId: string, configImage: string): Promise<TrustVerdict> {
     if (imageId === '') return { trusted: false, image: configImage, reason: "the container's image id is not known", unavailable: true };
     let preferred: ImageReference | undefined;
-    const parsed = isImageId(configImage) ? undefined : parseImageReference(configImage);
+    const parsed = isImageId(configImage) ? undefined : parseName(configImage);
     if (parsed?.ok) preferred = parsed.ref;
     let inspected: ImageIdentity;
     try {
@@ -322,7 +338,7 @@ function platformRank(platform: { os?: string; architecture?: string } | undefin
 export function trustedRepoDigests(repoDigests: readonly string[], trusted: (registry: string) => boolean, preferred?: ImageReference): Array<{ ref: ImageReference; digest: string }> {
   const out: Array<{ ref: ImageReference; digest: string }> = [];
   for (const entry of repoDigests) {
-    const parsed = parseImageReference(entry);
+    const parsed = parseName(entry);
     if (!parsed.ok || !parsed.ref.digest || !trusted(parsed.ref.registry)) continue;
     out.push({ ref: parsed.ref, digest: parsed.ref.digest });
   }
