@@ -66,7 +66,8 @@ async function unmountBelow(root: string): Promise<void> {
   }
 }
 
-async function tail(file: string, lines = 40): Promise<string> {
+/** The last lines of a log file ('' when it cannot be read), for error messages. */
+export async function tail(file: string, lines = 40): Promise<string> {
   const text = await readFile(file, 'utf8').catch(() => '');
   return text.split('\n').slice(-lines).join('\n');
 }

@@ -12,9 +12,9 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import * as https from 'node:https';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { freePort } from './ports';
 import Docker from 'dockerode';
 import { startTestEngine, type RunOptions, type TestEngine } from './engine';
 import { rawRequest, type RawOptions, type RawResponse } from './raw-docker';
@@ -134,18 +134,6 @@ export async function makeCertificates(dir: string, users: readonly string[]): P
   return { dir, ca: path.join(dir, 'ca.pem'), server: server as CertificatePair, users: userPairs };
 }
 
-/** A port nobody listens on right now (dockerd binds it a moment later; a lost race is retried). */
-function freeLoopbackPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, LOOPBACK, () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
 interface Pem {
   readonly cert: Buffer;
   readonly key: Buffer;
@@ -262,7 +250,7 @@ export async function startTlsTestEngine(users: readonly string[]): Promise<TlsT
       pems.set(user, { cert: await readFile(pair.cert), key: await readFile(pair.key) });
     }
     for (let attempt = 1; ; attempt++) {
-      const port = await freeLoopbackPort();
+      const port = await freePort(LOOPBACK);
       let base: TestEngine;
       try {
         base = await startTestEngine({
@@ -275,7 +263,7 @@ export async function startTlsTestEngine(users: readonly string[]): Promise<TlsT
           ],
         });
       } catch (err: unknown) {
-        // Another process took the port between freeLoopbackPort() and dockerd's bind.
+        // Another process took the port between freePort(LOOPBACK) and dockerd's bind.
         if (attempt < START_ATTEMPTS && (err as Error).message.includes('address already in use')) continue;
         throw err;
       }
