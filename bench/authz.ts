@@ -1,7 +1,8 @@
 /**
  * AuthZ plugin performance.
  *  0. First, before any daemon or dockerd competes for the CPU: the image-trust gate (image-trust.ts),
- *     a cached verification in a create decision and uncached verifications against a loopback registry.
+ *     a cached verification in a create decision and uncached verifications against a loopback registry;
+ *     then the CIS pack's cost on a create decision (cis.ts).
  *  1. The endpoint alone: AuthZReq with a container-create envelope captured from a real dockerd,
  *     10 container rules + 5 request rules loaded, over keep-alive connections on loopback:
  *     closed-loop throughput, then latency at a fixed 1,000 req/s, with the CPU each request costs
@@ -11,8 +12,8 @@
  *     plugin, with the no-op plugin and with docker-enforcer, over tcp (spec file) and over a unix
  *     socket (AUTHZ_SOCKET), passes alternated in the same run.
  * The daemon runs in its own process (as in production); this process only generates load.
- * Usage: npm run bench:authz [-- SECONDS CONNECTIONS [endpoint|trust]]  (`endpoint`: skip the end-to-end part;
- * `trust`: the image-trust part only, no dockerd needed)
+ * Usage: npm run bench:authz [-- SECONDS CONNECTIONS [endpoint|trust|cis]]  (`endpoint`: skip the end-to-end part;
+ * `trust`: the image-trust part only, `cis`: the CIS pack part only; neither needs dockerd)
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -23,6 +24,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { startTestEngine, type TestEngine } from '../test/integration/engine';
 import { imageTrustBench } from './image-trust';
+import { cisBench } from './cis';
 import { Connection, percentile, ROOT, startDaemon, withCpu } from './load';
 import { BENCH_GROUPS, BENCH_POLICIES } from './policy-pair';
 
@@ -160,8 +162,9 @@ async function endToEnd(engine: TestEngine, rounds: number): Promise<{ list: num
 async function main(): Promise<void> {
   const seconds = Number(process.argv[2] ?? 5);
   const connections = Number(process.argv[3] ?? 16);
-  await imageTrustBench(ENVELOPE, CONTAINER_RULES, REQUEST_RULES);
-  if (process.argv[4] === 'trust') return;
+  if (process.argv[4] !== 'cis') await imageTrustBench(ENVELOPE, CONTAINER_RULES, REQUEST_RULES);
+  if (process.argv[4] !== 'trust') await cisBench(ENVELOPE, CONTAINER_RULES, REQUEST_RULES);
+  if (process.argv[4] === 'trust' || process.argv[4] === 'cis') return;
   const engine = await startTestEngine();
   const dir = await mkdtemp(path.join(os.tmpdir(), 'de-bench-'));
   const plugin = `de-bench-${process.pid}`;

@@ -14,11 +14,13 @@ export interface BenchDaemon {
 }
 
 /** Builds (not starts) a daemon, so callers can subscribe to it before start(). */
-export async function createBenchDaemon(engine: TestEngine, rules: string, env: Record<string, string>): Promise<BenchDaemon> {
+export async function createBenchDaemon(engine: TestEngine, rules: string, env: Record<string, string>, packs?: string): Promise<BenchDaemon> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'de-bench-'));
   await writeFile(path.join(dir, 'rules.ts'), rules);
+  // No packs unless asked for: the default PACKS_PATH would be resolved in this temp folder anyway.
+  if (packs !== undefined) await writeFile(path.join(dir, 'packs.yml'), packs);
   const config = loadConfig(
-    { DOCKER_SOCKET: `unix://${engine.socketPath}`, HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', RULES_PATH: path.join(dir, 'rules.ts'), LOG_LEVEL: 'silent', ...env },
+    { DOCKER_SOCKET: `unix://${engine.socketPath}`, HTTP_HOST: '127.0.0.1', HTTP_PORT: '0', RULES_PATH: path.join(dir, 'rules.ts'), PACKS_PATH: path.join(dir, 'packs.yml'), LOG_LEVEL: 'silent', ...env },
     dir,
     'bench',
   );

@@ -15,26 +15,20 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import pino from 'pino';
-import { Enforcer } from '../src/actions/enforcer';
-import { Stopper } from '../src/actions/stopper';
 import { loadConfig } from '../src/config';
-import { DockerError, type DockerClient, type ImageIdentity } from '../src/docker/client';
-import { ContainerInspector } from '../src/facts/inspector';
+import type { ImageIdentity } from '../src/docker/client';
 import { createMetrics, observeVerification } from '../src/metrics';
-import { AuthzService } from '../src/modes/authz';
 import type { ImageTrustSettings } from '../src/policies/image-trust/settings';
 import { ImageTrustVerifier } from '../src/policies/image-trust/verifier';
 import { RegistryClient } from '../src/registry/client';
-import { loadRuleSet, type RuleSet } from '../src/rules/rule-set';
-import { DetectionStore } from '../src/store/detections';
+import type { RuleSet } from '../src/rules/rule-set';
 import { TrustDecisions } from '../src/store/trust-decisions';
 import { generateSigningKey, MEDIA_TYPES, pushBlob, pushManifest, resolveManifest, signBundle, signLegacy, writePublicKey, type ManifestRef } from '../test/integration/cosign-signer';
 import { startRegistry, type TestRegistry } from '../test/integration/registry';
 import { percentile } from './load';
+import { comparisonHeading, compareDecisions, imageOnlyDocker, servicePair } from './decision-pair';
 
 const REPOSITORY = 'app';
-const log = pino({ level: 'silent' });
 
 /** One HTTP request the registry client made: what it asked for, when it went out and when its answer's headers came back. */
 interface Hop {
@@ -107,117 +101,12 @@ async function pushImage(registry: TestRegistry, tag: string): Promise<ManifestR
   return { ...ref, configDigest: configBlob.digest };
 }
 
-/** dockerd as the gate sees it: only image inspect answers, from a fixed table of local images. */
-function fakeDocker(images: ReadonlyMap<string, ImageIdentity>): DockerClient {
-  const unused = (operation: string) => async (): Promise<never> => {
-    throw new Error(`the image-trust bench does not expect docker ${operation}`);
-  };
-  return {
-    ping: async () => undefined,
-    apiVersion: async () => '1.41',
-    listRunning: async () => [],
-    inspect: unused('inspect'),
-    stats: async () => ({}),
-    imageTags: async () => [],
-    imageUser: async () => '',
-    imageInspect: async (ref) => {
-      const image = images.get(ref);
-      if (!image) throw new DockerError('image_inspect', `no such image: ${ref}`, 404);
-      return image;
-    },
-    volumeInspect: async () => ({ driver: 'local', options: {} }),
-    execContainer: unused('exec inspect'),
-    stop: unused('stop'),
-    events: unused('events'),
-  };
-}
-
 /** The captured create envelope with its body's Image replaced (and Content-Length with it). */
 function envelopeFor(envelope: string, image: string): Buffer {
   const parsed = JSON.parse(envelope) as { RequestBody: string; RequestHeaders?: Record<string, string> };
   const body = JSON.parse(Buffer.from(parsed.RequestBody, 'base64').toString('utf8')) as Record<string, unknown>;
   const bytes = Buffer.from(JSON.stringify({ ...body, Image: image }));
   return Buffer.from(JSON.stringify({ ...parsed, RequestBody: bytes.toString('base64'), RequestHeaders: { ...parsed.RequestHeaders, 'Content-Length': String(bytes.length) } }));
-}
-
-function median(values: readonly number[]): number {
-  return percentile([...values].sort((a, b) => a - b), 50);
-}
-
-interface AuthzSetup {
-  readonly off: AuthzService;
-  readonly on: AuthzService;
-  readonly rules: RuleSet;
-}
-
-/** Two services over one rule set and one fake Docker, differing only in the gate (as the daemon wires it). */
-async function authzServices(env: Record<string, string>, docker: DockerClient, verifier: ImageTrustVerifier): Promise<AuthzSetup> {
-  const config = loadConfig(env, '/', 'bench');
-  const rules = await loadRuleSet({ ...config, allowedModules: config.rulesAllowedModules, timeoutMs: config.ruleTimeoutMs });
-  const make = (withGate: boolean): AuthzService => {
-    const metrics = createMetrics('bench');
-    const enforcer = new Enforcer({ log, metrics, store: new DetectionStore({ capacity: 100 }), stopper: new Stopper(docker, 0, log, metrics) });
-    const inspector = new ContainerInspector({ docker, log, cacheParams: false, disableParams: false, disableMetrics: true, cacheTrusted: () => false });
-    const judgeOptions = { whiteList: config.whiteList, imageWhiteList: config.imageWhiteList, stopOnFirstViolation: config.stopOnFirstViolation, defaultMode: config.mode };
-    return new AuthzService({
-      config,
-      log,
-      metrics,
-      docker,
-      inspector,
-      enforcer,
-      judgeOptions,
-      snapshot: () => ({ rules, policies: undefined }),
-      engineApiVersion: () => '1.41',
-      ...(withGate ? { imageTrust: { verifier, decisions: new TrustDecisions() } } : {}),
-    });
-  };
-  return { off: make(false), on: make(true), rules };
-}
-
-/** One pass of `count` sequential decisions: median wall time per decision and this process's CPU per decision, in µs. */
-async function decide(service: AuthzService, body: Buffer, count: number): Promise<{ wallUs: number; cpuUs: number }> {
-  const walls: number[] = [];
-  const cpuBefore = process.cpuUsage();
-  for (let i = 0; i < count; i++) {
-    const started = performance.now();
-    const reply = await service.authorize(body);
-    walls.push((performance.now() - started) * 1000);
-    if (!reply.Allow) throw new Error(`the bench create was denied: ${reply.Msg ?? ''}`);
-  }
-  const cpu = process.cpuUsage(cpuBefore);
-  return { wallUs: median(walls), cpuUs: (cpu.user + cpu.system) / count };
-}
-
-/**
- * Gate off and on, alternated in rounds (which goes first swapped each round) so drift hits both
- * alike; the added cost is the median of the per-round differences. CPU is this process only,
- * where the gate runs. With rules, a decision also waits for two answers from the rule host (another
- * process), and on a 2-core machine any extra work here shifts how those interleave: 25 µs of
- * busy-waiting put into the gate-off path showed as about +140 µs wall and +60 µs CPU. Hence the
- * no-rules row too, which isolates the gate's own cost.
- */
-async function cachedDecisions(label: string, setup: AuthzSetup, body: Buffer, rounds: number, perRound: number): Promise<void> {
-  await decide(setup.off, body, perRound);
-  await decide(setup.on, body, perRound);
-  const off: Array<{ wallUs: number; cpuUs: number }> = [];
-  const on: Array<{ wallUs: number; cpuUs: number }> = [];
-  for (let round = 0; round < rounds; round++) {
-    if (round % 2 === 0) {
-      off.push(await decide(setup.off, body, perRound));
-      on.push(await decide(setup.on, body, perRound));
-    } else {
-      on.push(await decide(setup.on, body, perRound));
-      off.push(await decide(setup.off, body, perRound));
-    }
-  }
-  const row = (key: 'wallUs' | 'cpuUs'): string => {
-    const offUs = median(off.map((r) => r[key]));
-    const onUs = median(on.map((r) => r[key]));
-    const added = on.map((r, i) => r[key] - off[i]![key]);
-    return `${offUs.toFixed(1).padStart(7)} ${onUs.toFixed(1).padStart(7)} ${median(added).toFixed(1).padStart(7)} ${(onUs / offUs).toFixed(2).padStart(6)} [${Math.min(...added).toFixed(0)}, ${Math.max(...added).toFixed(0)}]`;
-  };
-  console.log(`  ${label.padEnd(32)} wall p50 ${row('wallUs')}   CPU ${row('cpuUs')}`);
 }
 
 interface Sample {
@@ -255,7 +144,7 @@ export async function imageTrustBench(envelope: string, containerRules: string, 
       [name('legacy'), { id: legacy.configDigest, repoDigests: [`${registry.host}/${REPOSITORY}@${legacy.digest}`] }],
       [name('bundle'), { id: bundle.configDigest, repoDigests: [`${registry.host}/${REPOSITORY}@${bundle.digest}`] }],
     ]);
-    const docker = fakeDocker(images);
+    const docker = imageOnlyDocker(images);
     // No whitelist rules file: an absent optional file, as on a host that has none.
     const env = { MODE: 'KILL', TRUSTED_REGISTRIES: registry.host, IMAGE_SIGNATURE_KEYS: keyFile, LOG_LEVEL: 'error', WHITELIST_RULES_PATH: path.join(dir, 'whitelist_rules.ts') };
     const settings: ImageTrustSettings | undefined = loadConfig({ ...env, RULES_PATH: path.join(dir, 'rules.ts') }, '/', 'bench').imageTrust;
@@ -277,15 +166,14 @@ export async function imageTrustBench(envelope: string, containerRules: string, 
     const perRound = 400;
     console.log(`  (a) create decision, AuthzService in this process, gate off vs on with the verification cached;`);
     console.log(`      µs per decision, median of ${rounds} alternated rounds of ${perRound} sequential decisions; [range of the per-round added]:`);
-    const heading = `${'off'.padStart(7)} ${'on'.padStart(7)} ${'added'.padStart(7)} ${'on/off'.padStart(6)}`;
-    console.log(`  ${''.padEnd(32)}          ${heading}              ${heading}`);
+    console.log(comparisonHeading());
     for (const [label, rulesFile, requestRulesFile] of [
       ['10 container + 5 request rules', 'rules.ts', 'request_rules.ts'],
       ['no rules (decoding only)', 'no-rules.ts', 'no-request-rules.ts'],
     ] as const) {
-      const setup = await authzServices({ ...env, RULES_PATH: path.join(dir, rulesFile), REQUEST_RULES_PATH: path.join(dir, requestRulesFile) }, docker, verifier);
+      const setup = await servicePair({ ...env, RULES_PATH: path.join(dir, rulesFile), REQUEST_RULES_PATH: path.join(dir, requestRulesFile) }, docker, { deps: { imageTrust: { verifier, decisions: new TrustDecisions() } } });
       rulesToClose.push(setup.rules);
-      await cachedDecisions(label, setup, body, rounds, perRound);
+      await compareDecisions(label, setup, body, rounds, perRound);
     }
     const leaked = transport.take().length;
     console.log(`  registry requests during the cached decisions: ${leaked}${leaked > 0 ? ' (expected none: the cache missed)' : ''}`);

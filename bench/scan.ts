@@ -45,12 +45,17 @@ async function floor(engine: TestEngine, withStats: boolean): Promise<void> {
   });
 }
 
-async function enforcerScan(engine: TestEngine, rules: string, cacheParams: boolean, rounds: number): Promise<number> {
-  const bench = await createBenchDaemon(engine, rules, {
-    CHECK_INTERVAL_S: '3600',
-    CACHE_PARAMS: cacheParams ? 'True' : 'False',
-    SCAN_CONCURRENCY: String(CONCURRENCY),
-  });
+async function enforcerScan(engine: TestEngine, rules: string, cacheParams: boolean, rounds: number, packs?: string): Promise<number> {
+  const bench = await createBenchDaemon(
+    engine,
+    rules,
+    {
+      CHECK_INTERVAL_S: '3600',
+      CACHE_PARAMS: cacheParams ? 'True' : 'False',
+      SCAN_CONCURRENCY: String(CONCURRENCY),
+    },
+    packs,
+  );
   const daemon = bench.daemon;
   await daemon.start();
   try {
@@ -75,6 +80,8 @@ async function main(): Promise<void> {
     const floorParams = await median(rounds, () => floor(engine, false));
     const paramsNoCache = await enforcerScan(engine, PARAMS_RULES, false, rounds);
     const paramsCached = await enforcerScan(engine, PARAMS_RULES, true, rounds);
+    // The CIS pack on every container, every check WARN (the shipped setting): judged and recorded each scan.
+    const withPack = await enforcerScan(engine, PARAMS_RULES, true, rounds, 'cis-docker:\n  mode: WARN\n');
     const floorMetrics = await median(rounds, () => floor(engine, true));
     const metrics = await enforcerScan(engine, METRICS_RULES, true, rounds);
 
@@ -84,6 +91,8 @@ async function main(): Promise<void> {
     row('floor: list + inspect each', floorParams, floorParams);
     row('enforcer params-only scan (no cache)', paramsNoCache, floorParams);
     row('enforcer params-only scan (CACHE_PARAMS)', paramsCached, floorParams);
+    row('  + cis-docker pack (every check WARN)', withPack, floorParams);
+    console.log(`${'  the pack adds'.padEnd(44)} ${((withPack / paramsCached - 1) * 100).toFixed(1).padStart(7)} % to the params-only scan`);
     row('floor: list + inspect + stats each', floorMetrics, floorMetrics);
     row('enforcer params + metrics scan', metrics, floorMetrics);
     console.log(`\nbench process RSS after the runs: ${(process.memoryUsage().rss / 1024 / 1024).toFixed(1)} MiB (daemon + harness in one process)`);

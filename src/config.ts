@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import type { Mode } from './rules/api';
 import { parseWhitelist, type Whitelist } from './engine/whitelist';
 import { parsePeerList, type PeerList } from './util/peers';
-import { normaliseRegistryHost } from './facts/image-reference';
+import { normaliseRegistryHost, parseImageReference } from './facts/image-reference';
 import { loadSigningKeys } from './policies/image-trust/keys';
 import type { ImageTrustSettings } from './policies/image-trust/settings';
 import { loadRegistryCredentials } from './registry/credentials';
@@ -44,6 +44,12 @@ export interface Config {
   readonly authzAllowUnknown: boolean;
   /** SELF_CONTAINER: the enforcer's own container (id or name) when it runs in one; '' = detect. */
   readonly selfContainer: string;
+  /** SELF_PROTECTION: AuthZ mode keeps non-admins from stopping, entering or reconfiguring the enforcer. */
+  readonly selfProtection: boolean;
+  /** SELF_PROTECTION_ADMINS: TLS users (client-certificate CN) exempt from self-protection. */
+  readonly selfProtectionAdmins: readonly string[];
+  /** SELF_PLUGIN_NAMES: the names dockerd knows the enforcer's plugin by (dockerd never tells a plugin its name). */
+  readonly selfPluginNames: readonly string[];
   readonly whiteList: Whitelist;
   readonly imageWhiteList: Whitelist;
   readonly httpHost: string;
@@ -57,6 +63,8 @@ export interface Config {
   /** POLICIES_PATH and GROUPS_PATH: docker-leash policy files (both optional). */
   readonly policiesPath: string;
   readonly groupsPath: string;
+  /** PACKS_PATH: built-in packs (cis-docker) and their settings; optional. */
+  readonly packsPath: string;
   /** HOST_NAME: the host name policy rule sets match (`hosts:`). */
   readonly hostName: string;
   readonly rulesAllowedModules: readonly string[];
@@ -105,6 +113,10 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   AUTHZ_ALLOWED_PEERS: '127.0.0.0/8,::1',
   AUTHZ_ALLOW_UNKNOWN: 'False',
   SELF_CONTAINER: '',
+  SELF_PROTECTION: 'True',
+  SELF_PROTECTION_ADMINS: '',
+  // The name the README registers the plugin under (enforcer.spec, enforcer.sock, "authorization-plugins").
+  SELF_PLUGIN_NAMES: 'enforcer',
   // The original spared any container *named* docker-enforcer or docker_enforcer: anyone can take a
   // name. The enforcer's own container is spared by id instead (SELF_CONTAINER or detected).
   WHITE_LIST: '',
@@ -119,6 +131,7 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   TRIGGERS_PATH: 'triggers/triggers.ts',
   POLICIES_PATH: 'policies/policies.yml',
   GROUPS_PATH: 'policies/groups.yml',
+  PACKS_PATH: 'rules/packs.yml',
   // HOST_NAME defaults to the machine's host name (read when the configuration is loaded).
   RULES_ALLOWED_MODULES: '',
   TRIGGERS_ALLOWED_MODULES: '',
@@ -266,6 +279,17 @@ function readImageTrust(reader: EnvReader, env: Readonly<Record<string, string |
   };
 }
 
+/** SELF_PLUGIN_NAMES: plugin names as dockerd parses them (a name it would refuse can never be the plugin's). */
+function readPluginNames(reader: EnvReader): string[] {
+  const names = reader.list('SELF_PLUGIN_NAMES');
+  for (const name of names) {
+    const parsed = parseImageReference(name);
+    if (!parsed.ok) reader.problems.push(`SELF_PLUGIN_NAMES: ${JSON.stringify(name)}: ${parsed.problem}`);
+    else if (parsed.ref.digest !== undefined) reader.problems.push(`SELF_PLUGIN_NAMES: ${JSON.stringify(name)}: a plugin is named without a digest`);
+  }
+  return [...new Set(names)];
+}
+
 function readWhitelist(reader: EnvReader, name: string): Whitelist {
   const { whitelist, errors } = parseWhitelist(reader.list(name));
   for (const error of errors) reader.problems.push(`${name}: ${error}`);
@@ -304,6 +328,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     authzAllowedPeers: readPeers(reader),
     authzAllowUnknown: reader.bool('AUTHZ_ALLOW_UNKNOWN'),
     selfContainer: reader.raw('SELF_CONTAINER').trim(),
+    selfProtection: reader.bool('SELF_PROTECTION'),
+    selfProtectionAdmins: [...new Set(reader.list('SELF_PROTECTION_ADMINS'))],
+    selfPluginNames: readPluginNames(reader),
     whiteList: readWhitelist(reader, 'WHITE_LIST'),
     imageWhiteList: readWhitelist(reader, 'IMAGE_WHITE_LIST'),
     httpHost: reader.raw('HTTP_HOST').trim(),
@@ -316,6 +343,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     triggersPath: resolvePath('TRIGGERS_PATH'),
     policiesPath: resolvePath('POLICIES_PATH'),
     groupsPath: resolvePath('GROUPS_PATH'),
+    packsPath: resolvePath('PACKS_PATH'),
     hostName: (env['HOST_NAME'] ?? os.hostname()).trim(),
     rulesAllowedModules: reader.list('RULES_ALLOWED_MODULES'),
     triggersAllowedModules: reader.list('TRIGGERS_ALLOWED_MODULES'),
@@ -368,6 +396,9 @@ export function describeConfig(config: Config): Record<string, unknown> {
     authz_allowed_peers: config.authzAllowedPeers.entries,
     authz_allow_unknown: config.authzAllowUnknown,
     self_container: config.selfContainer,
+    self_protection: config.selfProtection,
+    self_protection_admins: config.selfProtectionAdmins,
+    self_plugin_names: config.selfPluginNames,
     max_detection_bytes: config.maxDetectionBytes,
     http_host: config.httpHost,
     http_port: config.httpPort,
@@ -385,6 +416,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     triggers_path: config.triggersPath,
     policies_path: config.policiesPath,
     groups_path: config.groupsPath,
+    packs_path: config.packsPath,
     host_name: config.hostName,
     whitelist_rules_path: config.whitelistRulesPath,
     trusted_registries: config.imageTrust?.registries ?? [],

@@ -1,5 +1,5 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { lstat, mkdir, readFile, unlink } from 'node:fs/promises';
+import { lstat, mkdir, readFile, realpath, unlink } from 'node:fs/promises';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
@@ -18,6 +18,7 @@ import { createMetrics, observeVerification, type Metrics } from './metrics';
 import { AuthzService } from './modes/authz';
 import { ImageTrustVerifier } from './policies/image-trust/verifier';
 import { TrustDecisions } from './store/trust-decisions';
+import { CisReport } from './store/cis-report';
 import type { ContainerCheckDeps } from './modes/container-check';
 import { EventsMode, eventActions } from './modes/events';
 import { PeriodicScanner } from './modes/periodic';
@@ -25,9 +26,11 @@ import { loadRuleSet, RuleSetLoadError, type RuleSet } from './rules/rule-set';
 import { RuleLoadError } from './rules/rule-load-error';
 import { TriggerRunner } from './triggers/trigger-runner';
 import { loadPolicies, type LoadedPolicies } from './policies/loaded';
+import { loadPacks, type LoadedPacks } from './policies/cis/packs-file';
 import { isAllowedPeer } from './util/peers';
 import { containerIdFromProc, isContainerId } from './facts/self-container';
 import { DetectionStore } from './store/detections';
+import { enforcerFolders, hostPathsOfMounts, type SelfProtectionSettings } from './policies/self-protection';
 
 export interface DaemonDeps {
   readonly config: Config;
@@ -45,6 +48,8 @@ export interface Enforced {
   readonly rules: RuleSet;
   /** docker-leash policies; undefined when neither policy file exists. */
   readonly policies: LoadedPolicies | undefined;
+  /** Built-in packs (PACKS_PATH); undefined when the file does not exist. */
+  readonly packs: LoadedPacks | undefined;
 }
 
 const HEALTH_PING_MS = 5000;
@@ -102,10 +107,16 @@ export class Daemon {
   private readonly startedAt = new Date();
   /** The enforcer's own container id, when it runs in one (see facts/self-container.ts). */
   private selfContainerId: string | undefined;
+  /** The enforcer's folders as the host names them (self-protection); grows as start-up and dockerd tell more. */
+  private protectedPaths: readonly string[];
+  /** The host sources of the own container's mounts have been read. */
+  private ownMountsRead = false;
   /** The engine's API version, refreshed while dockerd answers (requests without a version prefix run at it). */
   private engineApiVersion: string | undefined;
   private pingCount = 0;
   private imageEvents: ContainerEventStream | undefined;
+  /** The CIS results of the last scan, per running container (GET /report). */
+  readonly cisReport = new CisReport();
   private imageTrust: { readonly verifier: ImageTrustVerifier; readonly decisions: TrustDecisions } | undefined;
 
   constructor(private readonly deps: DaemonDeps) {
@@ -113,6 +124,7 @@ export class Daemon {
     const log = deps.log;
     this.log = log;
     this.metrics = createMetrics(config.version);
+    this.protectedPaths = enforcerFolders(this.ruleFiles());
     this.store = new DetectionStore({ capacity: config.maxDetections, maxBytes: config.maxDetectionBytes, metrics: this.metrics });
     this.docker =
       deps.docker ??
@@ -157,6 +169,8 @@ export class Daemon {
     const imageTrust = this.createImageTrust();
     const check: ContainerCheckDeps = {
       ...(imageTrust ? { imageTrust: { ...imageTrust, docker: this.docker } } : {}),
+      packs: () => this.enforced?.packs,
+      cisReport: this.cisReport,
       inspector,
       enforcer: this.enforcer,
       stopper: this.stopper,
@@ -193,7 +207,32 @@ export class Daemon {
       snapshot: () => this.snapshot(),
       engineApiVersion: () => this.engineApiVersion,
       ...(imageTrust ? { imageTrust } : {}),
+      selfProtection: () => this.selfProtectionSettings(),
     });
+  }
+
+  /** Every file whose folder holds what the enforcer enforces (watched for reloads, guarded by self-protection). */
+  private ruleFiles(): string[] {
+    const { config } = this.deps;
+    return [config.rulesPath, config.whitelistRulesPath, config.requestRulesPath, config.triggersPath, config.policiesPath, config.groupsPath, config.packsPath];
+  }
+
+  /** What self-protection knows of the enforcer right now. */
+  private selfProtectionSettings(): SelfProtectionSettings {
+    const { config } = this.deps;
+    return {
+      ...(this.selfContainerId !== undefined ? { selfContainerId: this.selfContainerId } : {}),
+      selfContainerNames: config.selfContainer !== '' && !isContainerId(config.selfContainer) ? [config.selfContainer] : [],
+      pluginNames: config.selfPluginNames,
+      protectedPaths: this.protectedPaths,
+      admins: config.selfProtectionAdmins,
+    };
+  }
+
+  /** Adds where the folders really are: a symlinked folder is bound by its target as well. */
+  private async resolveProtectedPaths(): Promise<void> {
+    const real = await Promise.all(this.protectedPaths.map((folder) => realpath(folder).catch(() => folder)));
+    this.protectedPaths = [...new Set([...this.protectedPaths, ...real])];
   }
 
   /** The image-trust gate, when TRUSTED_REGISTRIES is set: one verifier (and cache) for every mode. */
@@ -251,6 +290,7 @@ export class Daemon {
   async start(): Promise<void> {
     const { config } = this.deps;
     this.selfContainerId = await this.findOwnContainer();
+    await this.resolveProtectedPaths();
     this.log.info({ version: config.version, dockerSocket: config.dockerSocket, mode: config.mode }, 'starting docker-enforcer');
     const loaded = await this.loadRules(this.triggers);
     this.enforced = loaded;
@@ -340,11 +380,11 @@ export class Daemon {
   private async loadRules(triggers: TriggerRunner): Promise<Enforced> {
     const { config } = this.deps;
     const errors: RuleLoadError[] = [];
-    const policies = await loadPolicies(config.policiesPath, config.groupsPath);
-    for (const problem of policies.errors) {
+    const [policies, packs] = await Promise.all([loadPolicies(config.policiesPath, config.groupsPath), loadPacks(config.packsPath)]);
+    for (const [problem, file] of [...policies.errors.map((e) => [e, config.policiesPath] as const), ...packs.errors.map((e) => [e, config.packsPath] as const)]) {
       // `file:line:col: message`
       const split = problem.indexOf(': ');
-      errors.push(split === -1 ? new RuleLoadError(config.policiesPath, problem) : new RuleLoadError(problem.slice(0, split), problem.slice(split + 2)));
+      errors.push(split === -1 ? new RuleLoadError(file, problem) : new RuleLoadError(problem.slice(0, split), problem.slice(split + 2)));
     }
     const ruleSet = await loadRuleSet({
       rulesPath: config.rulesPath,
@@ -368,7 +408,7 @@ export class Daemon {
       await triggers.stop(0).catch(() => undefined);
       throw new RuleSetLoadError(errors);
     }
-    return { rules: ruleSet, policies: policies.policies };
+    return { rules: ruleSet, policies: policies.policies, packs: packs.packs };
   }
 
   private countRules(): void {
@@ -381,7 +421,7 @@ export class Daemon {
   /** Reloads (debounced) when a file in a rule folder changes: editors write files in several steps. */
   private watchRuleFolders(): void {
     const { config } = this.deps;
-    const folders = new Set([config.rulesPath, config.whitelistRulesPath, config.requestRulesPath, config.triggersPath, config.policiesPath, config.groupsPath].map((file) => path.dirname(file)));
+    const folders = new Set([config.rulesPath, config.whitelistRulesPath, config.requestRulesPath, config.triggersPath, config.policiesPath, config.groupsPath, config.packsPath].map((file) => path.dirname(file)));
     for (const folder of folders) {
       try {
         const watcher = watch(folder, () => {
@@ -437,6 +477,7 @@ export class Daemon {
       policies: () => this.enforced?.policies,
       reloadStatus: () => this.reloadStatus(),
       trustDecisions: () => this.imageTrust?.decisions.recent() ?? [],
+      cisReport: () => ({ rows: this.cisReport.list(), packs: this.enforced?.packs, lastScan: config.runPeriodic ? this.periodic.status() : null }),
     };
     const app = createHttpApp(httpDeps).callback();
     const refused = (req: http.IncomingMessage): void => {
@@ -506,6 +547,20 @@ export class Daemon {
       } catch (err: unknown) {
         this.log.error({ err, container: self }, 'SELF_CONTAINER names no container dockerd knows; nothing is spared');
       }
+    }
+    if (this.selfContainerId !== undefined && !this.ownMountsRead) await this.readOwnMounts(this.selfContainerId);
+  }
+
+  /** Inside a container the folders' host paths are the sources of its mounts: those are what a bind would name. */
+  private async readOwnMounts(id: string): Promise<void> {
+    try {
+      const mounts = (await this.docker.inspect(id)).Mounts ?? [];
+      this.ownMountsRead = true;
+      const hostPaths = hostPathsOfMounts(enforcerFolders(this.ruleFiles()), mounts);
+      if (hostPaths.length > 0) this.log.info({ hostPaths }, 'own folders found on the host (self-protection)');
+      this.protectedPaths = [...new Set([...this.protectedPaths, ...hostPaths])];
+    } catch (err: unknown) {
+      this.log.debug({ err, id }, 'cannot read the own container\'s mounts yet');
     }
   }
 

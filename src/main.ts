@@ -9,7 +9,8 @@ import { Daemon } from './daemon';
 import { createLogger } from './log';
 import { checkRuleFiles } from './cli/check';
 import { describeRequestVerdict, evalContainer, evalRequest } from './cli/eval';
-import { dryRunScan, formatTable } from './cli/scan';
+import { dryRunScan, formatTable, PacksLoadError, REPORT_FORMATS, type ReportFormat } from './cli/scan';
+import { formatReportJunit, formatReportTable, hasKillFailure } from './policies/cis/report';
 import { RuleSetLoadError } from './rules/rule-set';
 
 const SHUTDOWN_DEADLINE_MS = 8000;
@@ -26,6 +27,7 @@ Commands:
   run                 the daemon (default): periodic scans, events, AuthZ plugin, HTTP API
   check               type-check and load every rule, request-rule, whitelist and trigger file, and validate the policy files
   scan --dry-run      judge every running container once and print what would happen
+  scan --report FMT   the CIS compliance report of one scan: table, json or junit
   eval                judge a docker inspect JSON or an AuthZ envelope offline
 
 Configuration comes from environment variables (see README): MODE, RUN_PERIODIC,
@@ -39,10 +41,15 @@ Type-checks the files at RULES_PATH, WHITELIST_RULES_PATH, REQUEST_RULES_PATH an
 against the docker-enforcer rule-author types and loads them in the sandbox.
 Exit 0 with a summary; 1 with file:line:col messages; 2 on configuration errors.`,
   scan: `Usage: docker-enforcer scan --dry-run [--json]
+       docker-enforcer scan --report table|json|junit
 
-Connects to DOCKER_SOCKET, judges every running container once like a periodic scan, prints a table
-(container, image, violated rules, what WARN/KILL would do) and acts on nothing.
-Exit 0 when every container is compliant; 1 when violations exist; 2 on errors.`,
+Connects to DOCKER_SOCKET, judges every running container once like a periodic scan (rules and the
+packs file at PACKS_PATH) and acts on nothing.
+--dry-run prints a table (container, image, violated rules, what WARN/KILL would do).
+  Exit 0 when every container is compliant; 1 when violations exist; 2 on errors.
+--report prints the CIS compliance report: a table (container, failed checks, score), JSON (the
+  shape of GET /report) or JUnit XML (one testsuite per check, one testcase per container).
+  Exit 0 when no failing check is in KILL; 1 when one is; 2 on errors (a broken packs file).`,
   eval: `Usage: docker-enforcer eval --container INSPECT.json [--metrics STATS.json] [--json]
        docker-enforcer eval --request ENVELOPE.json [--json]
 
@@ -107,18 +114,35 @@ async function evaluate(argv: readonly string[], version: string): Promise<numbe
 }
 
 async function scan(argv: readonly string[], version: string): Promise<number> {
-  if (!argv.includes('--dry-run')) {
-    process.stderr.write(`docker-enforcer scan: only --dry-run is supported (the daemon acts; this command only reports)\n${USAGE['scan']}\n`);
+  const reportIndex = argv.indexOf('--report');
+  const format = reportIndex === -1 ? undefined : argv[reportIndex + 1];
+  if (reportIndex !== -1 && !REPORT_FORMATS.includes(format as ReportFormat)) {
+    process.stderr.write(`docker-enforcer scan: --report takes one of ${REPORT_FORMATS.join(', ')}${format === undefined ? '' : `, not ${JSON.stringify(format)}`}\n${USAGE['scan']}\n`);
+    return 2;
+  }
+  if (reportIndex === -1 && !argv.includes('--dry-run')) {
+    process.stderr.write(`docker-enforcer scan: give --dry-run or --report (the daemon acts; this command only reports)\n${USAGE['scan']}\n`);
     return 2;
   }
   const config = readConfig(version);
   if (!config) return 2;
   try {
-    const { rows, failed } = await dryRunScan(config);
-    process.stdout.write(argv.includes('--json') ? `${JSON.stringify(rows)}\n` : `${formatTable(rows)}\n`);
+    const { rows, failed, report } = await dryRunScan(config);
     if (failed > 0) process.stderr.write(`docker-enforcer scan: ${failed} container(s) could not be checked\n`);
+    if (format !== undefined) {
+      if (report.pack === null) process.stderr.write(`docker-enforcer scan: no cis-docker pack in ${config.packsPath}: the report is empty\n`);
+      const text = format === 'json' ? `${JSON.stringify(report)}\n` : format === 'junit' ? formatReportJunit(report) : `${formatReportTable(report)}\n`;
+      process.stdout.write(text);
+      return hasKillFailure(report) ? 1 : failed > 0 ? 2 : 0;
+    }
+    process.stdout.write(argv.includes('--json') ? `${JSON.stringify(rows)}\n` : `${formatTable(rows)}\n`);
     return rows.some((r) => r.wouldDo !== 'nothing') ? 1 : failed > 0 ? 2 : 0;
   } catch (err: unknown) {
+    if (err instanceof PacksLoadError) {
+      for (const problem of err.errors) process.stderr.write(`${problem}\n`);
+      process.stderr.write(`docker-enforcer scan: ${err.message}\n`);
+      return 2;
+    }
     process.stderr.write(`docker-enforcer scan: ${(err as Error).message}\n`);
     return 2;
   }

@@ -1,7 +1,8 @@
 /**
- * `docker-enforcer scan --dry-run`: judges every running container once, exactly as a periodic scan
- * would (same facts, positions, whitelists and deferred metrics), and reports what WARN/KILL would
- * do without acting. No HTTP server, no events, no triggers.
+ * `docker-enforcer scan --dry-run` and `scan --report FORMAT`: judges every running container once,
+ * exactly as a periodic scan would (same facts, positions, whitelists, deferred metrics and packs),
+ * and reports what WARN/KILL would do, or the CIS compliance report, without acting. No HTTP
+ * server, no events, no triggers.
  */
 import pino from 'pino';
 import type { Config } from '../config';
@@ -16,6 +17,19 @@ import { loadRuleSet } from '../rules/rule-set';
 import { DetectionStore } from '../store/detections';
 import { ImageTrustVerifier } from '../policies/image-trust/verifier';
 import { TrustDecisions } from '../store/trust-decisions';
+import { CisReport } from '../store/cis-report';
+import { loadPacks } from '../policies/cis/packs-file';
+import { buildReport, type CisReportJson } from '../policies/cis/report';
+
+/** The packs file does not load: the scan would judge with settings the admin did not write. */
+export class PacksLoadError extends Error {
+  constructor(readonly errors: readonly string[]) {
+    super(`${errors.length} problem(s) in the packs file`);
+  }
+}
+
+export type ReportFormat = 'table' | 'json' | 'junit';
+export const REPORT_FORMATS: readonly ReportFormat[] = ['table', 'json', 'junit'];
 
 export interface ScanRow {
   readonly id: string;
@@ -27,7 +41,19 @@ export interface ScanRow {
   readonly wouldDo: 'stop' | 'warn' | 'nothing';
 }
 
-export async function dryRunScan(config: Config): Promise<{ rows: ScanRow[]; failed: number }> {
+export interface DryRunResult {
+  readonly rows: ScanRow[];
+  /** Containers that could not be checked. */
+  readonly failed: number;
+  /** The CIS results of this scan, in the shape of GET /report. */
+  readonly report: CisReportJson;
+}
+
+export async function dryRunScan(config: Config): Promise<DryRunResult> {
+  // The daemon acts on the packs too (a KILL check stops a container), so the dry run judges with them.
+  const packs = await loadPacks(config.packsPath);
+  if (packs.errors.length > 0) throw new PacksLoadError(packs.errors);
+  const cisReport = new CisReport();
   const log = pino({ level: 'silent' });
   const metrics = createMetrics(config.version);
   const docker = new DockerodeClient(config.dockerEndpoint, config.dockerReqTimeoutS * 1000);
@@ -50,6 +76,8 @@ export async function dryRunScan(config: Config): Promise<{ rows: ScanRow[]; fai
       log,
       judgeOptions: { whiteList: config.whiteList, imageWhiteList: config.imageWhiteList, stopOnFirstViolation: config.stopOnFirstViolation, defaultMode: config.mode },
       rules: () => rules,
+      packs: () => packs.packs,
+      cisReport,
     },
     log,
     metrics,
@@ -74,7 +102,7 @@ export async function dryRunScan(config: Config): Promise<{ rows: ScanRow[]; fai
     const container = report.subject as Container;
     return { id: container.id, name: container.name, image: container.image, violated: report.reasons, mode: report.judgement.mode, wouldDo: report.action === 'stopped' ? 'stop' : 'warn' };
   });
-  return { rows, failed: summary.outcomes.failed };
+  return { rows, failed: summary.outcomes.failed, report: buildReport(cisReport.list(), packs.packs, new Date(), scanner.status().lastRunEnd) };
 }
 
 export function formatTable(rows: readonly ScanRow[]): string {

@@ -7,7 +7,7 @@ import Docker from 'dockerode';
 import type { DockerEndpoint } from '../config';
 import type { ContainerMetrics, ContainerParams } from '../rules/api';
 
-export type DockerOperation = 'ping' | 'version' | 'list' | 'inspect' | 'stats' | 'image_inspect' | 'volume_inspect' | 'exec_inspect' | 'stop' | 'events';
+export type DockerOperation = 'ping' | 'version' | 'list' | 'inspect' | 'stats' | 'image_inspect' | 'volume_inspect' | 'exec_inspect' | 'plugin_inspect' | 'stop' | 'events';
 
 export interface ContainerSummary {
   readonly id: string;
@@ -32,6 +32,8 @@ export interface EventsOptions {
 export interface ImageIdentity {
   readonly id: string;
   readonly repoDigests: string[];
+  /** Whether the image defines a HEALTHCHECK (one that is not NONE). */
+  readonly healthcheck?: boolean;
 }
 
 export interface DockerClient {
@@ -53,6 +55,8 @@ export interface DockerClient {
   volumeInspect(name: string): Promise<{ readonly driver: string; readonly options: Readonly<Record<string, string>> }>;
   /** The id of the container an exec instance belongs to. */
   execContainer(execId: string): Promise<string>;
+  /** A managed plugin's name (`name:tag`) by name, id or id prefix, as dockerd resolves it. */
+  pluginName?(ref: string): Promise<string>;
   stop(id: string, graceS: number): Promise<StopResult>;
   /** Container events as a stream of JSON lines. */
   events(options: EventsOptions): Promise<Readable>;
@@ -144,8 +148,9 @@ export class DockerodeClient implements DockerClient {
 
   imageInspect(ref: string): Promise<ImageIdentity> {
     return this.call('image_inspect', this.timeoutMs, async (abortSignal) => {
-      const info = (await this.docker.getImage(ref).inspect({ abortSignal } as object)) as { Id?: string; RepoDigests?: string[] | null };
-      return { id: info.Id ?? '', repoDigests: info.RepoDigests ?? [] };
+      const info = (await this.docker.getImage(ref).inspect({ abortSignal } as object)) as { Id?: string; RepoDigests?: string[] | null; Config?: { Healthcheck?: { Test?: string[] | null } | null } | null };
+      const test = info.Config?.Healthcheck?.Test ?? [];
+      return { id: info.Id ?? '', repoDigests: info.RepoDigests ?? [], healthcheck: test.length > 0 && test[0] !== 'NONE' };
     });
   }
 
@@ -160,6 +165,13 @@ export class DockerodeClient implements DockerClient {
     return this.call('exec_inspect', this.timeoutMs, async (abortSignal) => {
       const info = (await this.docker.getExec(execId).inspect({ abortSignal } as object)) as { ContainerID?: string };
       return info.ContainerID ?? '';
+    });
+  }
+
+  pluginName(ref: string): Promise<string> {
+    return this.call('plugin_inspect', this.timeoutMs, async (abortSignal) => {
+      const info = (await this.docker.getPlugin(ref, ref).inspect({ abortSignal } as object)) as { Name?: string };
+      return info.Name ?? '';
     });
   }
 

@@ -5,7 +5,8 @@ import Koa from 'koa';
 import { describeConfig } from '../config';
 import type { Detection } from '../store/detections';
 import type { HttpDeps } from './deps';
-import { imageTrustSettingsSection, renderConfigPage, renderDetectionsPage, renderPoliciesPage, renderRulesPage, trustDecisionsSection } from './html';
+import { imageTrustSettingsSection, renderConfigPage, renderDetectionsPage, renderPoliciesPage, renderReportPage, renderRulesPage, trustDecisionsSection } from './html';
+import { buildReport } from '../policies/cis/report';
 
 /** HTTP errors carry a status and are safe to show; anything else is a 500 with no internals. */
 export class HttpError extends Error {
@@ -140,6 +141,17 @@ export function createHttpApp(deps: HttpDeps): Koa {
       return;
     }
     ctx.body = { triggers, files };
+  });
+  router.get('/report', (ctx) => {
+    const data = deps.cisReport?.();
+    // The end of the last completed scan; rows recorded by start events since then are newer.
+    const report = buildReport(data?.rows ?? [], data?.packs, new Date(), data?.lastScan?.lastRunEnd ?? null);
+    if (wantsHtml(ctx)) {
+      ctx.type = 'text/html; charset=utf-8';
+      ctx.body = renderReportPage(report);
+      return;
+    }
+    ctx.body = report;
   });
   router.get('/metrics', async (ctx) => {
     ctx.type = deps.metrics.registry.contentType;

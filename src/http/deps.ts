@@ -6,6 +6,8 @@ import type { RuleSet } from '../rules/rule-set';
 import type { LoadedPolicies } from '../policies/loaded';
 import type { DetectionStore } from '../store/detections';
 import type { TrustDecision } from '../store/trust-decisions';
+import type { CisReportRow } from '../store/cis-report';
+import type { LoadedPacks } from '../policies/cis/packs-file';
 
 /** Times of the latest periodic run (null fields until the first run completes). */
 export interface PeriodicRunStatus {
@@ -46,6 +48,8 @@ export interface HttpDeps {
   /** The loaded triggers file (undefined before start). */
   triggers(): RuleFileInfo | undefined;
   reloadStatus(): ReloadStatus | null;
+  /** The compliance report's data: the last scan's CIS results and the packs in force. */
+  cisReport?(): { readonly rows: readonly CisReportRow[]; readonly packs: LoadedPacks | undefined; readonly lastScan: PeriodicRunStatus | null };
   /** The latest image-trust verdicts, newest first ([] when the gate is off). */
   trustDecisions?(): readonly TrustDecision[];
 }

@@ -7,6 +7,7 @@ import type { TrustDecision } from '../store/trust-decisions';
 import type { PoliciesView } from './policies-view';
 import type { Detection } from '../store/detections';
 import type { PeriodicRunStatus, ReloadStatus } from './deps';
+import { formatRate, type CisReportJson, type ReportResult } from '../policies/cis/report';
 
 export function escapeHtml(value: unknown): string {
   return String(value).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
@@ -44,7 +45,7 @@ document.querySelectorAll('table.sortable th').forEach(function (th, index) {
 function page(title: string, content: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)} · docker-enforcer</title>
 <style>${STYLE}</style></head><body>
-<nav><a href="/">Detections</a><a href="/recent">Recent</a><a href="/rules">Rules</a><a href="/request_rules">Request rules</a><a href="/triggers">Triggers</a><a href="/config">Config</a><a href="/metrics">Metrics</a><a href="/health">Health</a></nav>
+<nav><a href="/">Detections</a><a href="/recent">Recent</a><a href="/rules">Rules</a><a href="/request_rules">Request rules</a><a href="/triggers">Triggers</a><a href="/report">Compliance</a><a href="/config">Config</a><a href="/metrics">Metrics</a><a href="/health">Health</a></nav>
 <h1>${escapeHtml(title)}</h1>
 ${content}
 <script>${SORT_SCRIPT}</script></body></html>`;
@@ -175,4 +176,67 @@ export function highlightTypeScript(source: string): string {
     last = index + match[0].length;
   }
   return out + escapeHtml(source.slice(last));
+}
+
+const RESULT_CELL: Readonly<Record<ReportResult, { readonly text: string; readonly order: number }>> = {
+  fail: { text: 'FAIL', order: 0 },
+  pass: { text: 'PASS', order: 1 },
+  excluded: { text: 'EXCL', order: 2 },
+  not_applicable: { text: 'N/A', order: 3 },
+};
+
+const REPORT_STYLE = `<style>
+#cis-matrix td.r{text-align:center;font-weight:600;font-size:.8rem;white-space:nowrap}
+#cis-matrix td.r-fail{background:#fbe3e3 !important;color:#9b1c1c}#cis-matrix td.r-pass{background:#e3f4e6 !important;color:#1d6b2f}
+#cis-matrix td.r-excluded{background:#ecebf5 !important;color:#4b4b72}#cis-matrix td.r-not_applicable{background:#f3f3f3 !important;color:#777}
+#cis-matrix tfoot td{background:#eef1f5;font-weight:600}#cis-matrix th{white-space:nowrap}
+#cis-matrix.failures-only tr.no-failure{display:none}
+</style>`;
+
+// Hides the rows without a failing cell; a class on the table keeps it working after a re-sort.
+const FILTER_SCRIPT = `<script>
+(function () {
+  var box = document.getElementById('failures-only'), table = document.getElementById('cis-matrix');
+  if (!box || !table) return;
+  var apply = function () { table.classList.toggle('failures-only', box.checked); };
+  box.addEventListener('change', apply);
+  apply();
+})();
+</script>`;
+
+/** GET /report: containers × checks, with each check's pass rate and each container's score. */
+export function renderReportPage(report: CisReportJson): string {
+  const scanned = `<p class="meta">Generated ${escapeHtml(report.generated_at)}; last full scan ${escapeHtml(report.last_scan ?? 'none (periodic scans are off, or have not run yet)')}.</p>`;
+  if (report.pack === null) {
+    return page('Compliance report', `${scanned}<p id="no-pack">No packs are loaded: the packs file (PACKS_PATH) does not exist or does not turn on <code>cis-docker</code>, so there is nothing to report.</p>`);
+  }
+  const { summary } = report;
+  const overview = `<p class="meta" id="summary">Pack <code>cis-docker</code> in mode <strong class="mode-${escapeHtml(report.pack.mode)}">${escapeHtml(report.pack.mode)}</strong>: ${summary.containers} container(s), ${summary.checks} check(s); <span class="mode-KILL">${summary.failed_kill} failing in KILL</span>, <span class="mode-WARN">${summary.failed_warn} failing in WARN</span>.</p>`;
+  const results = new Map(report.results.map((r) => [`${r.container_id}\u0000${r.check}`, r] as const));
+  const headers = report.checks
+    .map((c) => `<th title="${escapeHtml(`${c.cis} ${c.title} — mode ${c.mode}${c.informational ? ', informational' : ''}, level ${c.level}`)}" data-check="${escapeHtml(c.id)}">${escapeHtml(c.cis)}</th>`)
+    .join('');
+  const rows = report.containers
+    .map((container) => {
+      const cells = report.checks
+        .map((check) => {
+          const result = results.get(`${container.id}\u0000${check.id}`);
+          if (result === undefined) return '<td class="r" data-sort="9">—</td>';
+          const cell = RESULT_CELL[result.result];
+          const tip = `${check.cis} ${check.title}: ${cell.text} [${result.mode}]${result.detail ? ` — ${result.detail}` : ''}`;
+          return `<td class="r r-${result.result}" data-sort="${cell.order}" title="${escapeHtml(tip)}">${cell.text}</td>`;
+        })
+        .join('');
+      const label = container.name || container.id.slice(0, 12);
+      return `<tr class="${container.failed.length > 0 ? 'has-failure' : 'no-failure'}" data-failed="${container.failed.length}"><td data-sort="${escapeHtml(label)}">${escapeHtml(label)}<br><code>${escapeHtml(container.id.slice(0, 12))}</code></td><td>${escapeHtml(container.image)}</td><td data-sort="${container.score ?? -1}">${formatRate(container.score)}</td><td data-sort="${container.failed.length}">${container.failed.length}</td>${cells}</tr>`;
+    })
+    .join('\n');
+  const rates = report.checks.map((c) => `<td class="r" title="${escapeHtml(`${c.passed} passed, ${c.failed} failed, ${c.excluded} excluded, ${c.not_applicable} not applicable`)}">${formatRate(c.pass_rate)}</td>`).join('');
+  const filter = `<p><label><input type="checkbox" id="failures-only"> Failures only (hide containers that fail no check)</label></p>`;
+  const legend = '<p class="meta">PASS, FAIL, EXCL (excluded by the packs file or a whitelist), N/A (not applicable). Hover a CIS number for the check\'s title, a cell for the finding. Score and pass rate: passed / (passed + failed).</p>';
+  const table = `<table id="cis-matrix" class="sortable"><thead><tr><th>Container</th><th>Image</th><th>Score</th><th>Failed</th>${headers}</tr></thead>
+<tbody>${rows}</tbody>
+<tfoot><tr id="pass-rates"><td>Pass rate</td><td></td><td></td><td></td>${rates}</tr></tfoot></table>`;
+  const empty = report.containers.length === 0 ? '<p>No container has been checked yet.</p>' : '';
+  return page('Compliance report', `${REPORT_STYLE}${scanned}${overview}${filter}${legend}${empty}${table}${FILTER_SCRIPT}`);
 }

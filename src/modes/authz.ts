@@ -30,6 +30,15 @@ import { imageTrustFact, trustSourceVerdict, verifyChecks, type GateOutcome } fr
 import { trustChecks } from '../policies/image-trust/targets';
 import type { ImageTrustVerifier } from '../policies/image-trust/verifier';
 import type { TrustDecisions } from '../store/trust-decisions';
+import { BINDING_ACTIONS, exposes, isOwnContainer, knowsOwnContainer, namesPlugin, protectedTarget, selfProtectionVerdict, type ProtectedTarget, type SelfProtectionSettings } from '../policies/self-protection';
+import type { SourceVerdict as SelfVerdict } from '../engine/decide';
+import type { SourceVerdict } from '../engine/decide';
+import { containerName } from '../facts/container-facts';
+import { addCisViolations, cisRequestVerdicts } from '../policies/cis/apply';
+import { CIS_CHECKS } from '../policies/cis/checks';
+import { effectiveMode, judgeContainerCis, judgeExecCis, judgeRequestCis } from '../policies/cis/judge';
+import type { CisPackConfig } from '../policies/cis/model';
+import type { LoadedPacks } from '../policies/cis/packs-file';
 
 /** Docker's AuthZ reply. `Err` (a plugin fault) is never used: dockerd would fail the call with an opaque message. */
 export interface AuthzReply {
@@ -38,6 +47,9 @@ export interface AuthzReply {
 }
 
 export type { DecisionLabel as AuthzDecision } from '../engine/decide';
+
+const HEALTHCHECK_CACHE_MS = 30_000;
+const HEALTHCHECK_CACHE_LIMIT = 1024;
 
 /** How a create without an image is named (the original's value). */
 export const UNDEFINED_IMAGE = 'UNDEFINED';
@@ -51,11 +63,13 @@ export interface AuthzDeps {
   readonly enforcer: Enforcer;
   readonly judgeOptions: JudgeOptions;
   /** Everything enforced right now, as one snapshot (rules and policies swap together on reload). */
-  snapshot(): { readonly rules: RuleSet; readonly policies: LoadedPolicies | undefined };
+  snapshot(): { readonly rules: RuleSet; readonly policies: LoadedPolicies | undefined; readonly packs?: LoadedPacks | undefined };
   /** The engine's API version when known (what a request without a version prefix runs at). */
   engineApiVersion?(): string | undefined;
   /** The image-trust gate (TRUSTED_REGISTRIES); absent = no gate. */
   readonly imageTrust?: { readonly verifier: ImageTrustVerifier; readonly decisions: TrustDecisions };
+  /** What the enforcer knows of itself right now (SELF_PROTECTION); absent = nothing to protect. */
+  selfProtection?(): SelfProtectionSettings;
 }
 
 interface ContainerCheck {
@@ -75,6 +89,8 @@ interface Judged {
   readonly containerChecks: readonly ContainerCheck[];
   readonly policy?: PolicyJudgement;
   readonly trust?: GateOutcome;
+  readonly self?: { readonly verdict: SelfVerdict; readonly subject: string };
+  readonly cis?: readonly SourceVerdict[];
 }
 
 /** What `explain` tells beyond the reply (eval --request). */
@@ -89,6 +105,8 @@ export interface Explained {
  * update or a legacy start would produce. Never throws and never answers with a plugin error.
  */
 export class AuthzService {
+  private readonly healthchecks = new Map<string, { readonly value: boolean | undefined; readonly until: number }>();
+
   constructor(private readonly deps: AuthzDeps) {}
 
   /** Decides one AuthZReq envelope; `problem` says why the envelope could not even be read. */
@@ -133,12 +151,14 @@ export class AuthzService {
     if (!envelope.ok) return this.notARequest(envelope.problem);
     const facts = requestFacts(envelope.value, { engineApiVersion: this.deps.engineApiVersion?.() });
     // One request is judged with one snapshot, even if a reload swaps it meanwhile.
-    const { rules, policies } = this.deps.snapshot();
+    const { rules, policies, packs } = this.deps.snapshot();
     const faults: string[] = [];
     // Verified before any rule runs: container rules read the create's verdict as c.imageTrust, and
     // request and container rules must still reach the rule host in one batch (waiting for the
     // verdict inside the container checks split them into two round trips: ~100 µs per create).
     const trustOutcome = this.deps.imageTrust ? await this.verifyImages(facts) : undefined;
+    // Started now, awaited after the rules: its lookups overlap theirs (it never rejects).
+    const selfPending = this.selfProtection(facts);
     // Request and container rules are asked for together so they share one evaluation batch.
     const [requestJudgement, containerChecks, policy] = await Promise.all([
       this.judgeRequestRules(facts, rules).catch((err: unknown) => {
@@ -152,6 +172,13 @@ export class AuthzService {
       }),
     ]);
     const trustVerdict = trustOutcome ? trustSourceVerdict(trustOutcome) : undefined;
+    const self = await selfPending;
+    const cis = packs?.cis;
+    const judgedContainers = cis ? await this.withCisAdmission(cis, containerChecks) : containerChecks;
+    const cisVerdicts = cis ? await this.cisRequestVerdicts(cis, facts).catch((err: unknown) => {
+      faults.push(`cis-docker: ${errorMessage(err)}`);
+      return [];
+    }) : [];
     const decision = this.decide({
       action: facts.request.action,
       method: facts.request.method,
@@ -159,13 +186,111 @@ export class AuthzService {
       faults,
       unreadable: facts.unreadable,
       missingBody: facts.missingBody,
-      judgements: [...(requestJudgement ? [requestJudgement] : []), ...containerChecks.map((check) => check.judgement)],
+      judgements: [...(requestJudgement ? [requestJudgement] : []), ...judgedContainers.map((check) => check.judgement)],
       verdicts: [
         ...(policy ? [{ source: 'policies', allow: policy.verdict.allow, ...(policy.verdict.mode ? { mode: policy.verdict.mode } : {}), reasons: policy.verdict.reasons }] : []),
         ...(trustVerdict ? [trustVerdict] : []),
+        ...(self ? [self.verdict] : []),
+        ...cisVerdicts,
       ],
     });
-    return { decision, facts, requestJudgement, containerChecks, ...(policy ? { policy } : {}), ...(trustOutcome ? { trust: trustOutcome } : {}) };
+    return { decision, facts, requestJudgement, containerChecks: judgedContainers, ...(policy ? { policy } : {}), ...(trustOutcome ? { trust: trustOutcome } : {}), ...(cisVerdicts.length > 0 ? { cis: cisVerdicts } : {}), ...(self ? { self } : {}) };
+  }
+
+  /**
+   * Self-protection's verdict (SELF_PROTECTION): dockerd is asked what the request names only for
+   * the protected actions. A lookup that fails (other than "no such object") is judged as touching
+   * the enforcer: its protection must not depend on MODE or on dockerd answering in time.
+   */
+  private async selfProtection(facts: RequestFacts): Promise<Judged['self']> {
+    const settings = this.deps.config.selfProtection ? this.deps.selfProtection?.() : undefined;
+    if (!settings) return undefined;
+    const target = protectedTarget(facts);
+    const binds = settings.protectedPaths.length > 0 && BINDING_ACTIONS.has(facts.request.action);
+    if (!target && !binds) return undefined;
+    let resolvesToSelf = false;
+    let bindSources: readonly string[] = [];
+    let unresolved: string | undefined;
+    try {
+      if (target) resolvesToSelf = await this.resolvesToSelf(target, settings);
+      if (binds) bindSources = (await policyFacts(facts, new Set(['bindSources']), this.lookups)).bindSources;
+    } catch (err: unknown) {
+      unresolved = errorMessage(err);
+    }
+    const verdict = selfProtectionVerdict(facts, { ...settings, resolvesToSelf, bindSources, ...(unresolved !== undefined ? { unresolved } : {}) });
+    if (!verdict) return undefined;
+    const exposing = bindSources.find((source) => settings.protectedPaths.some((folder) => exposes(source, folder)));
+    return { verdict, subject: target?.ref || exposing || facts.request.action };
+  }
+
+  /** Whether dockerd resolves the target's reference (name, id, id prefix; an exec's container) to the enforcer's own. */
+  private async resolvesToSelf(target: ProtectedTarget, settings: SelfProtectionSettings): Promise<boolean> {
+    const { docker } = this.deps;
+    if (target.kind === 'plugin') {
+      // Only a managed plugin has an id; a name is compared as dockerd compares names (pure).
+      if (target.newPlugin || settings.pluginNames.length === 0 || !/^[0-9a-f]+$/.test(target.ref) || !docker.pluginName) return false;
+      const name = await this.orMissing(docker.pluginName(target.ref));
+      return name !== undefined && namesPlugin(name, settings.pluginNames);
+    }
+    if (!knowsOwnContainer(settings)) return false;
+    const ref = target.kind === 'exec' ? await this.orMissing(docker.execContainer(target.ref)) : target.ref;
+    if (ref === undefined) return false;
+    if (ref === settings.selfContainerId) return true;
+    const params = await this.orMissing(docker.inspect(ref));
+    return params !== undefined && isOwnContainer(params.Id, params.Name, settings);
+  }
+
+  /**
+   * The CIS pack's admission checks on each container the request would produce (create, update,
+   * legacy start), added to its judgement: KILL checks deny, WARN checks record — as rules do.
+   */
+  private async withCisAdmission(cis: CisPackConfig, checks: readonly ContainerCheck[]): Promise<ContainerCheck[]> {
+    return Promise.all(
+      checks.map(async (check) => {
+        const { params, name, image } = check.container;
+        // 5.27 passes on the image's own HEALTHCHECK, as it does at runtime: asked only when it matters.
+        const test = params.Config?.Healthcheck?.Test;
+        const inherits = !test || test.length === 0;
+        const imageHealthcheck = inherits && effectiveMode(cis, 'healthcheck-missing') !== 'off' ? await this.imageHealthcheck(image) : undefined;
+        const results = judgeContainerCis(cis, CIS_CHECKS, { form: 'admission', params, ...(imageHealthcheck !== undefined ? { imageHealthcheck } : {}) }, name, image, true);
+        return { container: check.container, judgement: addCisViolations(check.judgement, results) };
+      }),
+    );
+  }
+
+  /**
+   * Whether an image defines a health check; undefined when it cannot be told (the check then reads
+   * the body alone). Remembered briefly: asking dockerd on every create costs a round trip, and a
+   * re-tag that changes the answer only moves a WARN/KILL on 5.27, which a scan then corrects.
+   */
+  private async imageHealthcheck(image: string): Promise<boolean | undefined> {
+    if (image === '' || image === UNDEFINED_IMAGE) return undefined;
+    const now = Date.now();
+    const known = this.healthchecks.get(image);
+    if (known && known.until > now) return known.value;
+    let value: boolean | undefined;
+    try {
+      value = (await this.deps.docker.imageInspect(image)).healthcheck;
+    } catch {
+      return undefined;
+    }
+    if (this.healthchecks.size >= HEALTHCHECK_CACHE_LIMIT) this.healthchecks.clear();
+    this.healthchecks.set(image, { value, until: now + HEALTHCHECK_CACHE_MS });
+    return value;
+  }
+
+  /** The pack's exec (5.23, 5.24) and swarm (5.1) checks, as source verdicts. */
+  private async cisRequestVerdicts(cis: CisPackConfig, facts: RequestFacts): Promise<SourceVerdict[]> {
+    const { action, vars, body } = facts.request;
+    if (action === 'execCreate') {
+      const exec = (body ?? {}) as { User?: unknown; Privileged?: unknown };
+      // The container's name and image, for the pack's exclusions.
+      const params = await this.orMissing(this.deps.docker.inspect(vars['name'] ?? ''));
+      if (!params) return [];
+      const subject = { form: 'admission' as const, user: typeof exec.User === 'string' ? exec.User : '', privileged: exec.Privileged === true };
+      return cisRequestVerdicts(judgeExecCis(cis, CIS_CHECKS, subject, containerName(params), params.Config?.Image ?? ''));
+    }
+    return cisRequestVerdicts(judgeRequestCis(cis, CIS_CHECKS, action));
   }
 
   /** The image-trust gate's verdicts on what the request names (undefined: no gate, or nothing to verify). */
@@ -310,6 +435,23 @@ export class AuthzService {
     });
   }
 
+  /** A failing exec or swarm check is a detection and fires triggers (container checks are recorded with the container). */
+  private actOnCis(verdicts: readonly SourceVerdict[], request: Request | undefined, decision: Decision): void {
+    for (const verdict of verdicts) {
+      const mode = verdict.mode ?? this.deps.config.mode;
+      this.deps.enforcer.handlePolicyDenial({
+        request,
+        subject: request?.vars['name'] ?? request?.action ?? '',
+        user: request?.user || ANONYMOUS,
+        image: '',
+        reasons: verdict.reasons,
+        mode,
+        action: mode === 'KILL' && !decision.allow ? 'denied' : 'warned',
+        source: 'cis-docker',
+      });
+    }
+  }
+
   /** Records the trust verdicts on /recent; an untrusted one is a detection and fires triggers. */
   private actOnTrust(outcome: GateOutcome, request: Request | undefined, decision: Decision): void {
     const gate = this.deps.imageTrust;
@@ -346,6 +488,11 @@ export class AuthzService {
     if (violating) enforcer.handleContainer(violating.container, violating.judgement, violating.judgement.mode === 'KILL' ? taken : 'warned');
     if (judged.policy) this.actOnPolicy(judged.policy, request);
     if (judged.trust) this.actOnTrust(judged.trust, request, decision);
+    if (judged.self && !judged.self.verdict.allow) {
+      const { verdict, subject } = judged.self;
+      enforcer.handlePolicyDenial({ request, subject, user: request?.user || ANONYMOUS, image: '', reasons: verdict.reasons, mode: 'KILL', action: 'denied', source: 'self-protection' });
+    }
+    if (judged.cis) this.actOnCis(judged.cis, request, decision);
     for (const kind of decision.unjudgeable) metrics.authzUnjudgeable.inc({ kind });
     metrics.authzRequests.inc({ decision: decision.label });
     metrics.authzDuration.observe(seconds);

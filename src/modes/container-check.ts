@@ -13,6 +13,11 @@ import { IMAGE_TRUST_PREFIX, IMAGE_TRUST_SOURCE, imageTrustFact } from '../polic
 import type { ImageTrustVerifier, TrustVerdict } from '../policies/image-trust/verifier';
 import type { Container, Mode } from '../rules/api';
 import type { TrustDecisions } from '../store/trust-decisions';
+import { addCisViolations, allExcluded } from '../policies/cis/apply';
+import { CIS_CHECKS } from '../policies/cis/checks';
+import { judgeContainerCis } from '../policies/cis/judge';
+import type { LoadedPacks } from '../policies/cis/packs-file';
+import type { CisReport } from '../store/cis-report';
 
 export type CheckOutcome = ActionTaken | 'compliant' | 'skipped' | 'failed';
 
@@ -29,6 +34,10 @@ export interface ContainerCheckDeps {
   readonly log: Logger;
   readonly judgeOptions: JudgeOptions;
   rules(): RuleSet;
+  /** Built-in packs in force (PACKS_PATH), from the same snapshot as the rules. */
+  packs?(): LoadedPacks | undefined;
+  /** Where the CIS results of each check go (GET /report). */
+  readonly cisReport?: CisReport;
   /** The image-trust gate (TRUSTED_REGISTRIES); absent = no gate. */
   readonly imageTrust?: { readonly verifier: ImageTrustVerifier; readonly decisions: TrustDecisions; readonly docker: Pick<DockerClient, 'inspect'> };
 }
@@ -82,6 +91,7 @@ export async function checkContainer(deps: ContainerCheckDeps, request: CheckReq
     if (needed.includes('position') && typeof request.position === 'function') position = await request.position();
   }
   if (trust && deps.imageTrust) judgement = withTrustVerdict(judgement, trust, deps.judgeOptions.defaultMode, deps, request.checkSource);
+  judgement = withCisPack(deps, container, judgement, request.checkSource);
   deps.metrics.containersChecked.inc({ source: request.checkSource });
   if (judgement.whitelisted) log.debug({ containerId: container.id, name: container.name, by: judgement.whitelisted }, 'container is on a global whitelist');
   // A stop may have started while we were fetching (an event and a scan at once): do not repeat it.
@@ -117,4 +127,16 @@ function withTrustVerdict(judgement: Judgement, trust: TrustVerdict, mode: Mode,
   deps.imageTrust?.decisions.record(trust, source, mode === 'KILL' ? 'stopped' : 'warned');
   const violation = { rule: IMAGE_TRUST_SOURCE, mode, reason: `${IMAGE_TRUST_PREFIX}${trust.reason ?? 'not trusted'}` };
   return { ...judgement, violations: [...judgement.violations, violation], mode: judgement.mode === 'KILL' || mode === 'KILL' ? 'KILL' : judgement.mode };
+}
+
+/**
+ * The CIS pack's runtime checks on `docker inspect`: results for /report, failing checks as
+ * violations in their own modes. Without params (DISABLE_PARAMS) there is nothing to judge.
+ */
+function withCisPack(deps: ContainerCheckDeps, container: Container, judgement: Judgement, source: CheckRequest['checkSource']): Judgement {
+  const cis = deps.packs?.()?.cis;
+  if (!cis || Object.keys(container.params).length === 0) return judgement;
+  const results = judgeContainerCis(cis, CIS_CHECKS, { form: 'runtime', params: container.params }, container.name, container.image);
+  deps.cisReport?.record({ containerId: container.id, name: container.name, image: container.image, time: new Date(), source, results: judgement.whitelisted ? allExcluded(results) : results });
+  return addCisViolations(judgement, results);
 }

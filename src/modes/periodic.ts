@@ -123,7 +123,9 @@ export class PeriodicScanner {
         params: params.get(summary.id),
       }),
     );
-    this.options.inspector.prune(new Set(listed.map((c) => c.id)));
+    const live = new Set(listed.map((c) => c.id));
+    this.options.inspector.prune(live);
+    this.options.check.cisReport?.prune(live);
     const seconds = timer();
     const end = new Date();
     this.lastRunEnd = end;

@@ -29,6 +29,8 @@ export interface EnforcerFiles {
   /** docker-leash policy files (YAML), written as policies.yml and groups.yml. */
   readonly policies?: string;
   readonly groups?: string;
+  /** The packs file (YAML), written as packs.yml; without it PACKS_PATH names a file that does not exist. */
+  readonly packs?: string;
 }
 
 export const RULE_IMPORT = "import type { ContainerRule, WhitelistRule, RequestRule } from 'docker-enforcer';\n";
@@ -46,6 +48,7 @@ export async function startEnforcer(
   if (files.triggers) await writeFile(path.join(dir, 'triggers.ts'), files.triggers);
   if (files.policies) await writeFile(path.join(dir, 'policies.yml'), files.policies);
   if (files.groups) await writeFile(path.join(dir, 'groups.yml'), files.groups);
+  if (files.packs) await writeFile(path.join(dir, 'packs.yml'), files.packs);
   const config = loadConfig(
     {
       DOCKER_SOCKET: `unix://${engine.socketPath}`,
@@ -60,6 +63,7 @@ export async function startEnforcer(
       TRIGGERS_PATH: path.join(dir, 'triggers.ts'),
       POLICIES_PATH: path.join(dir, 'policies.yml'),
       GROUPS_PATH: path.join(dir, 'groups.yml'),
+      PACKS_PATH: path.join(dir, 'packs.yml'),
       ...env,
     },
     dir,

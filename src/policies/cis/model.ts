@@ -47,7 +47,7 @@ export interface CisCheckLogic {
 /** `off` | WARN | KILL: per pack, and per check. */
 export type PackMode = 'off' | Mode;
 
-/** Container-name and image-name regexes (whole name), as docker-bench's -i/-x. */
+/** Container-name and image-name regexes, searched in the name as docker-bench's -x patterns are (anchor with ^ and $). */
 export interface Exclusion {
   readonly names: readonly RegExp[];
   readonly images: readonly RegExp[];
