@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs docker-enforcer as a systemd service:
 #   PREFIX (default /opt/docker-enforcer)   the build and its production dependencies
-#   /etc/docker-enforcer/{rules,request_rules,triggers}/   rule files (existing files are kept)
+#   /etc/docker-enforcer/{rules,request_rules,triggers}/   rule files and rules/packs.yml (existing files are kept)
 #   /etc/docker-enforcer/environment.conf   every option, commented (kept if present)
 #   /etc/systemd/system/docker_enforcer.service and docker.service.d/docker-enforcer.conf
 # PREFIX, CONF_DIR and UNIT_DIR move those places; DESTDIR stages everything under another root
@@ -27,7 +27,9 @@ cp -r dist package.json package-lock.json README.md "$DESTDIR$PREFIX/"
 
 for dir in rules request_rules triggers; do
   mkdir -p "$ETC/$dir"
-  for file in "$dir"/*.ts; do
+  # Rule files and the packs file (rules/packs.yml: the CIS pack in WARN).
+  for file in "$dir"/*.ts "$dir"/*.yml; do
+    [ -e "$file" ] || continue
     [ -e "$ETC/$file" ] || cp "$file" "$ETC/$file"
   done
 done

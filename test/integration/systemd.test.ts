@@ -92,6 +92,9 @@ describe('systemd units and the install script', function () {
       await testEngine().waitFor(async () => !(await testEngine().isRunning('installed-victim')), 20_000, 'the installed daemon to stop the violator');
       const rules = (await (await fetch(`http://127.0.0.1:${port}/rules`)).json()) as { files: Array<{ path: string }> };
       expect(rules.files[0]?.path).to.equal(path.join(conf, 'rules/rules.ts'));
+      // The shipped packs file is installed and in force: the CIS pack in WARN.
+      const report = (await (await fetch(`http://127.0.0.1:${port}/report`)).json()) as { pack: { mode: string } | null };
+      expect(report.pack?.mode).to.equal('WARN');
     } finally {
       const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
       child.kill('SIGTERM');
