@@ -11,13 +11,14 @@ import { readRuleSource, instantiateRules, type RuleFileInfo, type RuleFileKind 
 import { RuleSandbox } from '../rules/sandbox';
 import { RuleLoadError } from '../rules/rule-load-error';
 import { loadPolicies } from '../policies/loaded';
+import { CIS_PACK, loadPacks } from '../policies/cis/packs-file';
 
 /** Globals the sandbox gives rule code (no DOM, no Node): only `console`. */
 const SANDBOX_GLOBALS_FILE = '/__docker-enforcer-sandbox-globals.d.ts';
 const SANDBOX_GLOBALS = `declare var console: { log(...args: unknown[]): void; info(...args: unknown[]): void; warn(...args: unknown[]): void;
   error(...args: unknown[]): void; debug(...args: unknown[]): void; trace(...args: unknown[]): void };`;
 
-export type CheckedFile = Pick<RuleFileInfo, 'path' | 'present' | 'names'> & { readonly kind: RuleFileInfo['kind'] | 'policies' | 'groups' };
+export type CheckedFile = Pick<RuleFileInfo, 'path' | 'present' | 'names'> & { readonly kind: RuleFileInfo['kind'] | 'policies' | 'groups' | 'packs' };
 
 export interface CheckResult {
   /** `file:line:col: message`, one per problem. */
@@ -88,5 +89,8 @@ export async function checkRuleFiles(config: Config): Promise<CheckResult> {
     { kind: 'policies', path: config.policiesPath, present: existsSync(config.policiesPath), names: compiled ? compiled.ruleSets.map((ruleSet) => ruleSet.name) : [] },
     { kind: 'groups', path: config.groupsPath, present: existsSync(config.groupsPath), names: compiled ? [...compiled.groups.keys()] : [] },
   );
+  const packs = await loadPacks(config.packsPath);
+  problems.push(...packs.errors);
+  files.push({ kind: 'packs', path: config.packsPath, present: existsSync(config.packsPath), names: packs.packs?.cis ? [CIS_PACK] : [] });
   return { problems, files };
 }

@@ -55,6 +55,17 @@ describe('the docker-enforcer command line', function () {
     expect(run.stdout).to.include('docker-enforcer check: ok');
   });
 
+  it('check validates the packs file: the shipped one loads, every problem of a broken one has its file:line:col', async () => {
+    const shipped = await cli(['check'], dir, { RULES_PATH: 'rules.ts', PACKS_PATH: path.join(ROOT, 'rules/packs.yml') });
+    expect(shipped.stderr).to.equal('');
+    expect(shipped.code).to.equal(0);
+    expect(shipped.stdout).to.match(/^packs\s+1 loaded\s+\S+packs\.yml$/m);
+    await writeFile(path.join(dir, 'packs.yml'), 'cis-docker:\n  mode: STRICT\n  checks:\n    "5.99": KILL\n  exclude:\n    labels: [trusted]\n');
+    const broken = await cli(['check'], dir, { RULES_PATH: 'rules.ts', PACKS_PATH: 'packs.yml' });
+    expect(broken.code).to.equal(1);
+    expect(broken.stderr).to.match(/packs\.yml:2:\d+: .*STRICT/).and.match(/packs\.yml:4:\d+: .*5\.99/).and.match(/packs\.yml:6:\d+: .*label/);
+  });
+
   it('check exits 2 on configuration errors', async () => {
     const run = await cli(['check'], dir, { MODE: 'NOPE' });
     expect(run.code).to.equal(2);
