@@ -7,6 +7,7 @@ import { DockerError, type DockerClient } from '../../../src/docker/client';
 import type { Evaluator, RuleGroup } from '../../../src/engine/judge';
 import { ContainerInspector } from '../../../src/facts/inspector';
 import { createMetrics } from '../../../src/metrics';
+import { fakeDocker } from '../fake-docker';
 import { AuthzService } from '../../../src/modes/authz';
 import type { SelfProtectionSettings } from '../../../src/policies/self-protection';
 import type { RuleSet } from '../../../src/rules/rule-set';
@@ -25,27 +26,15 @@ async function inspect(ref: string) {
 }
 
 function client(overrides: Partial<DockerClient> = {}): DockerClient {
-  return {
-    ping: async () => undefined,
-    apiVersion: async () => '1.41',
-    listRunning: async () => [],
+  return fakeDocker({
     inspect,
-    stats: async () => ({}),
-    imageTags: async () => [],
-    imageUser: async () => '',
-    imageInspect: async (ref) => ({ id: ref, repoDigests: [] }),
-    volumeInspect: async () => ({ driver: 'local', options: {} }),
     execContainer: async (id) => (id === 'self-exec' ? SELF_ID : WEB_ID),
     pluginName: async (ref) => {
       if ('9c0ffee'.startsWith(ref)) return 'enforcer:latest';
       throw new DockerError('plugin_inspect', 'plugin not found', 404);
     },
-    stop: async () => 'stopped',
-    events: async () => {
-      throw new Error('no events here');
-    },
     ...overrides,
-  };
+  });
 }
 
 const compliant: Evaluator = { evaluate: async (jobs: readonly EvaluationJob[]): Promise<JobResult[]> => jobs.map(() => ({ outcomes: [{ kind: 'value', value: false }], read: [] })) };

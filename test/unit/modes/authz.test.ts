@@ -8,28 +8,14 @@ import type { Evaluator, RuleGroup } from '../../../src/engine/judge';
 import { ContainerInspector } from '../../../src/facts/inspector';
 import { createMetrics } from '../../../src/metrics';
 import { AuthzService } from '../../../src/modes/authz';
+import { fakeDocker } from '../fake-docker';
 import type { RuleSet } from '../../../src/rules/rule-set';
 import type { EvaluationJob, JobResult } from '../../../src/rules/sandbox';
 import { DetectionStore } from '../../../src/store/detections';
 
 const log = pino({ level: 'silent' });
 
-const docker = (inspect: DockerClient['inspect']): DockerClient => ({
-  ping: async () => undefined,
-  apiVersion: async () => '1.41',
-  listRunning: async () => [],
-  inspect,
-  stats: async () => ({}),
-  imageTags: async () => [],
-  imageUser: async () => '',
-  imageInspect: async (ref) => ({ id: ref, repoDigests: [] }),
-  volumeInspect: async () => ({ driver: 'local', options: {} }),
-  execContainer: async () => 'c1',
-  stop: async () => 'stopped',
-  events: async () => {
-    throw new Error('no events here');
-  },
-});
+const docker = (inspect: DockerClient['inspect']): DockerClient => fakeDocker({ inspect });
 
 const group = (names: string[]): RuleGroup => ({ handle: 0, rules: names.map((name, index) => ({ name, mode: undefined, index })) });
 
