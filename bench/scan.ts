@@ -82,6 +82,8 @@ async function main(): Promise<void> {
     const paramsCached = await enforcerScan(engine, PARAMS_RULES, true, rounds);
     // The CIS pack on every container, every check WARN (the shipped setting): judged and recorded each scan.
     const withPack = await enforcerScan(engine, PARAMS_RULES, true, rounds, 'cis-docker:\n  mode: WARN\n');
+    // The same checks for the report only (mode off): judging without recording what they find.
+    const reportOnly = await enforcerScan(engine, PARAMS_RULES, true, rounds, 'cis-docker:\n  mode: off\n');
     const floorMetrics = await median(rounds, () => floor(engine, true));
     const metrics = await enforcerScan(engine, METRICS_RULES, true, rounds);
 
@@ -93,6 +95,8 @@ async function main(): Promise<void> {
     row('enforcer params-only scan (CACHE_PARAMS)', paramsCached, floorParams);
     row('  + cis-docker pack (every check WARN)', withPack, floorParams);
     console.log(`${'  the pack adds'.padEnd(44)} ${((withPack / paramsCached - 1) * 100).toFixed(1).padStart(7)} % to the params-only scan`);
+    row('  + cis-docker pack, mode off (report only)', reportOnly, floorParams);
+    console.log(`${'  judging for the report adds'.padEnd(44)} ${((reportOnly / paramsCached - 1) * 100).toFixed(1).padStart(7)} % to the params-only scan`);
     row('floor: list + inspect + stats each', floorMetrics, floorMetrics);
     row('enforcer params + metrics scan', metrics, floorMetrics);
     console.log(`\nbench process RSS after the runs: ${(process.memoryUsage().rss / 1024 / 1024).toFixed(1)} MiB (daemon + harness in one process)`);
