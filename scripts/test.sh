@@ -7,13 +7,16 @@ cd "$(dirname "$0")/.."
 # docker.io + busybox-static: the throwaway engine and its image; prometheus: promtool, which lints
 # /metrics and the shipped alerts; chromium: the admin pages are tested in a real headless browser;
 # docker-registry (distribution 2.8): image-trust tests push and sign images in loopback registries
-# of their own, since no outside registry is reachable and the test must control what it serves.
+# of their own, since no outside registry is reachable and the test must control what it serves;
+# haproxy: the fleet test puts two AuthZ replicas behind one TLS-passthrough balancer, as the README
+# recommends for a central policy server, and kills one mid-run to prove dockerd never sees it.
 need_packages=()
 command -v dockerd >/dev/null 2>&1 || need_packages+=(docker.io)
 [ -x /bin/busybox ] || need_packages+=(busybox-static)
 command -v promtool >/dev/null 2>&1 || need_packages+=(prometheus)
 command -v chromium >/dev/null 2>&1 || need_packages+=(chromium)
 command -v docker-registry >/dev/null 2>&1 || need_packages+=(docker-registry)
+command -v haproxy >/dev/null 2>&1 || need_packages+=(haproxy)
 if [ ${#need_packages[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
     echo "test.sh: missing ${need_packages[*]}; run as root (or: sudo apt-get install -y ${need_packages[*]})" >&2
