@@ -150,6 +150,13 @@ export function createMetrics(version: string) {
       registers: [registry],
     }),
     rulesLoaded: new Gauge({ name: 'docker_enforcer_rules_loaded', help: 'Rules loaded, by kind.', labelNames: ['kind'], registers: [registry] }),
+    // Labelled so that it has no sample (rather than 0, "expired in 1970") when AUTHZ_TLS_* is unset.
+    tlsCertificateExpiry: new Gauge({
+      name: 'docker_enforcer_tls_certificate_expiry_seconds',
+      help: 'notAfter of the AUTHZ_TLS_CERT server certificate, as a Unix time (listener: authz).',
+      labelNames: ['listener'],
+      registers: [registry],
+    }),
   };
   metrics.buildInfo.set({ version }, 1);
   return metrics;
