@@ -1,3 +1,5 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Mode } from './rules/api';
@@ -11,7 +13,24 @@ import { loadRegistryCredentials } from './registry/credentials';
 /** Where and how to reach dockerd, derived from DOCKER_SOCKET. */
 export type DockerEndpoint =
   | { kind: 'unix'; socketPath: string }
-  | { kind: 'tcp'; protocol: 'http' | 'https'; host: string; port: number };
+  | { kind: 'tcp'; protocol: 'http' | 'https'; host: string; port: number }
+  /** DOCKER_SOCKET=none: the server profile, no engine on this machine (a central AuthZ server). */
+  | { kind: 'none' };
+
+/**
+ * AUTHZ_TLS_*: the plugin endpoints (and /health) over HTTPS on their own port, for dockerds on other
+ * hosts. Every caller must present a client certificate the CA signed; its subject CN is the calling
+ * host's name. The PEM texts are read (and parsed) when the configuration is loaded.
+ */
+export interface AuthzTlsSettings {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+  readonly port: number;
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+}
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
 
@@ -40,6 +59,10 @@ export interface Config {
   readonly authzOnHttpPort: boolean;
   /** AUTHZ_ALLOWED_PEERS: who may call the plugin endpoints over TCP. */
   readonly authzAllowedPeers: PeerList;
+  /** AUTHZ_TLS_CERT, AUTHZ_TLS_KEY, AUTHZ_TLS_CA, AUTHZ_TLS_PORT (all or none); undefined = no HTTPS listener. */
+  readonly authzTls: AuthzTlsSettings | undefined;
+  /** DOCKER_SOCKET=none: no engine here (no periodic checks, no events, /health without Docker). */
+  readonly serverProfile: boolean;
   /** AUTHZ_ALLOW_UNKNOWN: allow actions this enforcer's route table lacks, even in KILL mode. */
   readonly authzAllowUnknown: boolean;
   /** SELF_CONTAINER: the enforcer's own container (id or name) when it runs in one; '' = detect. */
@@ -112,6 +135,7 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   AUTHZ_ON_HTTP_PORT: 'True',
   AUTHZ_ALLOWED_PEERS: '127.0.0.0/8,::1',
   AUTHZ_ALLOW_UNKNOWN: 'False',
+  // AUTHZ_TLS_CERT, AUTHZ_TLS_KEY, AUTHZ_TLS_CA, AUTHZ_TLS_PORT: unset (no HTTPS listener).
   SELF_CONTAINER: '',
   SELF_PROTECTION: 'True',
   SELF_PROTECTION_ADMINS: '',
@@ -201,13 +225,14 @@ class EnvReader {
 
 export function parseDockerSocket(value: string): DockerEndpoint | string {
   const text = value.trim();
+  if (text.toLowerCase() === 'none') return { kind: 'none' };
   if (text.startsWith('unix://')) {
     const socketPath = text.slice('unix://'.length);
     return socketPath.startsWith('/') ? { kind: 'unix', socketPath } : 'a unix socket needs an absolute path (unix:///var/run/docker.sock)';
   }
   if (text.startsWith('/')) return { kind: 'unix', socketPath: text };
   const match = /^(?:(tcp|http|https):\/\/)?(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):(\d{1,5})\/?$/.exec(text);
-  if (!match) return 'expected unix:///path, tcp://host:port or host:port';
+  if (!match) return 'expected unix:///path, tcp://host:port, host:port or none';
   const [, scheme, host = '', portText = ''] = match;
   const port = Number(portText);
   if (port < 1 || port > 65535) return `port ${port} is out of range`;
@@ -279,6 +304,86 @@ function readImageTrust(reader: EnvReader, env: Readonly<Record<string, string |
   };
 }
 
+const TLS_NAMES = ['AUTHZ_TLS_CERT', 'AUTHZ_TLS_KEY', 'AUTHZ_TLS_CA', 'AUTHZ_TLS_PORT'] as const;
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
+
+/** A file's text, or a problem naming the variable and the file. */
+function readPemFile(reader: EnvReader, name: string, file: string): string | undefined {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (err: unknown) {
+    reader.problems.push(`${name}=${JSON.stringify(file)}: cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+    return undefined;
+  }
+}
+
+/** Whether every PEM certificate in `text` parses; the problem otherwise. */
+function certificatesProblem(text: string): string | undefined {
+  const blocks = text.match(PEM_CERTIFICATE) ?? [];
+  if (blocks.length === 0) return 'holds no PEM certificate (-----BEGIN CERTIFICATE-----)';
+  for (const [i, block] of blocks.entries()) {
+    try {
+      new X509Certificate(block);
+    } catch (err: unknown) {
+      return `certificate ${i + 1} does not parse (${(err as Error).message})`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * AUTHZ_TLS_*: all four or none. The files are read and parsed here, so a wrong path or a key that
+ * is not the certificate's stops start-up with the other problems instead of at the first call.
+ */
+function readAuthzTls(reader: EnvReader, env: Readonly<Record<string, string | undefined>>, resolvePath: (file: string) => string): AuthzTlsSettings | undefined {
+  const given = TLS_NAMES.filter((name) => (env[name] ?? '').trim() !== '');
+  if (given.length === 0) return undefined;
+  if (given.length < TLS_NAMES.length) {
+    const missing = TLS_NAMES.filter((name) => !given.includes(name));
+    reader.problems.push(`${given.join(', ')} set without ${missing.join(', ')}: the HTTPS AuthZ listener needs all four (or none)`);
+    return undefined;
+  }
+  const problemsBefore = reader.problems.length;
+  const port = reader.int('AUTHZ_TLS_PORT', 1, 65535);
+  const files = { cert: resolvePath(env['AUTHZ_TLS_CERT']!.trim()), key: resolvePath(env['AUTHZ_TLS_KEY']!.trim()), ca: resolvePath(env['AUTHZ_TLS_CA']!.trim()) };
+  const cert = readPemFile(reader, 'AUTHZ_TLS_CERT', files.cert);
+  const key = readPemFile(reader, 'AUTHZ_TLS_KEY', files.key);
+  const ca = readPemFile(reader, 'AUTHZ_TLS_CA', files.ca);
+  let leaf: X509Certificate | undefined;
+  if (cert !== undefined) {
+    const problem = certificatesProblem(cert);
+    if (problem) reader.problems.push(`AUTHZ_TLS_CERT=${JSON.stringify(files.cert)}: ${problem}`);
+    else leaf = new X509Certificate(cert);
+  }
+  if (ca !== undefined) {
+    const problem = certificatesProblem(ca);
+    if (problem) reader.problems.push(`AUTHZ_TLS_CA=${JSON.stringify(files.ca)}: ${problem}`);
+  }
+  if (key !== undefined) {
+    try {
+      const privateKey = createPrivateKey(key);
+      if (leaf && !leaf.checkPrivateKey(privateKey)) reader.problems.push(`AUTHZ_TLS_KEY=${JSON.stringify(files.key)}: is not the key of the certificate in AUTHZ_TLS_CERT`);
+    } catch (err: unknown) {
+      reader.problems.push(`AUTHZ_TLS_KEY=${JSON.stringify(files.key)}: not a PEM private key (${(err as Error).message})`);
+    }
+  }
+  if (reader.problems.length > problemsBefore || cert === undefined || key === undefined || ca === undefined) return undefined;
+  return { certFile: files.cert, keyFile: files.key, caFile: files.ca, port, cert, key, ca };
+}
+
+/**
+ * DOCKER_SOCKET=none (the server profile): nothing here to scan or to follow, so periodic checks and
+ * events are off. Asking for them explicitly is a mistake worth stopping for, not a silent no-op.
+ */
+function serverProfileProblems(env: Readonly<Record<string, string | undefined>>): string[] {
+  const problems: string[] = [];
+  for (const name of ['RUN_PERIODIC', 'RUN_START_EVENTS', 'RUN_UPDATE_EVENTS', 'RUN_RENAME_EVENTS', 'IMMEDIATE_PERIODICAL_START']) {
+    const value = (env[name] ?? '').trim().toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(value)) problems.push(`${name}=${JSON.stringify(env[name])}: DOCKER_SOCKET=none has no engine to scan or follow; leave it unset or False`);
+  }
+  return problems;
+}
+
 /** SELF_PLUGIN_NAMES: plugin names as dockerd parses them (a name it would refuse can never be the plugin's). */
 function readPluginNames(reader: EnvReader): string[] {
   const names = reader.list('SELF_PLUGIN_NAMES');
@@ -302,13 +407,17 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
   const endpoint = parseDockerSocket(reader.raw('DOCKER_SOCKET'));
   if (typeof endpoint === 'string') reader.problems.push(`DOCKER_SOCKET=${JSON.stringify(reader.raw('DOCKER_SOCKET'))}: ${endpoint}`);
   const resolvePath = (name: string): string => path.resolve(cwd, reader.raw(name).trim());
+  const serverProfile = typeof endpoint !== 'string' && endpoint.kind === 'none';
+  if (serverProfile) reader.problems.push(...serverProfileProblems(env));
+  // The server profile turns off what needs an engine here (read anyway, so bad spellings are reported).
+  const local = (on: boolean): boolean => on && !serverProfile;
 
   const config: Config = {
     version,
-    runPeriodic: reader.bool('RUN_PERIODIC'),
-    runStartEvents: reader.bool('RUN_START_EVENTS'),
-    runUpdateEvents: reader.bool('RUN_UPDATE_EVENTS'),
-    runRenameEvents: reader.bool('RUN_RENAME_EVENTS'),
+    runPeriodic: local(reader.bool('RUN_PERIODIC')),
+    runStartEvents: local(reader.bool('RUN_START_EVENTS')),
+    runUpdateEvents: local(reader.bool('RUN_UPDATE_EVENTS')),
+    runRenameEvents: local(reader.bool('RUN_RENAME_EVENTS')),
     checkIntervalS: reader.int('CHECK_INTERVAL_S', 1),
     immediatePeriodicalStart: reader.bool('IMMEDIATE_PERIODICAL_START'),
     dockerSocket: reader.raw('DOCKER_SOCKET').trim(),
@@ -327,6 +436,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
     authzOnHttpPort: reader.bool('AUTHZ_ON_HTTP_PORT'),
     authzAllowedPeers: readPeers(reader),
     authzAllowUnknown: reader.bool('AUTHZ_ALLOW_UNKNOWN'),
+    authzTls: readAuthzTls(reader, env, (file) => path.resolve(cwd, file)),
+    serverProfile,
     selfContainer: reader.raw('SELF_CONTAINER').trim(),
     selfProtection: reader.bool('SELF_PROTECTION'),
     selfProtectionAdmins: [...new Set(reader.list('SELF_PROTECTION_ADMINS'))],
@@ -358,6 +469,9 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>, cw
   if (config.httpHost === '') reader.problems.push('HTTP_HOST is empty: expected an address such as 0.0.0.0 or 127.0.0.1');
   if (config.authzSocket !== '' && !path.isAbsolute(config.authzSocket)) {
     reader.problems.push(`AUTHZ_SOCKET=${JSON.stringify(config.authzSocket)}: expected an absolute path`);
+  }
+  if (config.authzTls && config.authzTls.port === config.httpPort) {
+    reader.problems.push(`AUTHZ_TLS_PORT=${config.authzTls.port}: is HTTP_PORT too; the HTTPS AuthZ listener needs a port of its own`);
   }
   if (config.hostName === '') reader.problems.push('HOST_NAME is empty: expected the host name policy rule sets match');
   if (config.selfContainer !== '' && !/^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/.test(config.selfContainer)) {
@@ -395,6 +509,11 @@ export function describeConfig(config: Config): Record<string, unknown> {
     authz_on_http_port: config.authzOnHttpPort,
     authz_allowed_peers: config.authzAllowedPeers.entries,
     authz_allow_unknown: config.authzAllowUnknown,
+    authz_tls_cert: config.authzTls?.certFile ?? null,
+    authz_tls_key: config.authzTls?.keyFile ?? null,
+    authz_tls_ca: config.authzTls?.caFile ?? null,
+    authz_tls_port: config.authzTls?.port ?? null,
+    server_profile: config.serverProfile,
     self_container: config.selfContainer,
     self_protection: config.selfProtection,
     self_protection_admins: config.selfProtectionAdmins,

@@ -1,13 +1,16 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, mkdir, readFile, realpath, unlink } from 'node:fs/promises';
 import * as http from 'node:http';
+import * as https from 'node:https';
+import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import type { Logger } from 'pino';
 import { Enforcer } from './actions/enforcer';
 import { Stopper } from './actions/stopper';
 import type { Config } from './config';
-import { DockerodeClient, type DockerClient, type DockerError, type DockerOperation } from './docker/client';
+import type { DockerClient, DockerError, DockerOperation } from './docker/client';
+import { createDockerClient } from './docker/no-engine';
 import { ContainerEventStream } from './docker/event-stream';
 import type { JudgeOptions } from './engine/judge';
 import { ContainerInspector } from './facts/inspector';
@@ -102,7 +105,9 @@ export class Daemon {
   private watchers: FSWatcher[] = [];
   private watchTimer: NodeJS.Timeout | undefined;
   private enforced: Enforced | undefined;
-  private servers: http.Server[] = [];
+  private servers: Array<http.Server | https.Server> = [];
+  /** The HTTPS AuthZ listener (AUTHZ_TLS_*), also in `servers`. */
+  private tlsServer: https.Server | undefined;
   private pingTimer: NodeJS.Timeout | undefined;
   private readonly startedAt = new Date();
   /** The enforcer's own container id, when it runs in one (see facts/self-container.ts). */
@@ -128,7 +133,7 @@ export class Daemon {
     this.store = new DetectionStore({ capacity: config.maxDetections, maxBytes: config.maxDetectionBytes, metrics: this.metrics });
     this.docker =
       deps.docker ??
-      new DockerodeClient(config.dockerEndpoint, config.dockerReqTimeoutS * 1000, (operation, seconds, error) => {
+      createDockerClient(config.dockerEndpoint, config.dockerReqTimeoutS * 1000, (operation, seconds, error) => {
         this.metrics.dockerDuration.observe({ operation }, seconds);
         if (error) this.metrics.dockerErrors.inc({ operation });
         this.connectivity.observe(operation, error);
@@ -150,6 +155,7 @@ export class Daemon {
       disableParams: config.disableParams,
       disableMetrics: config.disableMetrics,
       cacheTrusted: () => this.eventStream?.connected ?? false,
+      hostName: config.hostName,
     });
     if (this.eventStream) {
       this.eventStream.onEvent((event) => {
@@ -239,6 +245,12 @@ export class Daemon {
   private createImageTrust(): { verifier: ImageTrustVerifier; decisions: TrustDecisions } | undefined {
     const settings = this.deps.config.imageTrust;
     if (!settings) return undefined;
+    // No engine here: local images cannot be looked up, so nothing to follow (a local build is a fault).
+    if (this.deps.config.serverProfile) {
+      const verifier = new ImageTrustVerifier({ settings, docker: this.docker, identitiesCacheable: () => false, observe: observeVerification(this.metrics) });
+      this.imageTrust = { verifier, decisions: new TrustDecisions() };
+      return this.imageTrust;
+    }
     // Image events let the verifier remember what names resolve to (no dockerd call per cached create).
     const imageEvents = new ContainerEventStream({
       docker: this.docker,
@@ -284,6 +296,12 @@ export class Daemon {
   /** The TCP server's address, once listening. */
   address(): AddressInfo | undefined {
     const address = this.servers[0]?.address();
+    return address && typeof address === 'object' ? address : undefined;
+  }
+
+  /** The HTTPS AuthZ listener's address (AUTHZ_TLS_PORT), once listening. */
+  tlsAddress(): AddressInfo | undefined {
+    const address = this.tlsServer?.address();
     return address && typeof address === 'object' ? address : undefined;
   }
 
@@ -459,6 +477,7 @@ export class Daemon {
       ),
     );
     this.servers = [];
+    this.tlsServer = undefined;
     this.enforced?.rules.close();
     this.log.info('stopped');
   }
@@ -492,17 +511,50 @@ export class Daemon {
       await this.listen(socketHandler, (server, done) => server.listen(config.authzSocket, done));
       this.log.info({ socket: config.authzSocket }, 'authz plugin socket listening');
     }
-    if (!config.authzOnHttpPort && config.authzSocket === '') this.log.info('AuthZ plugin endpoints are off (AUTHZ_ON_HTTP_PORT=False and no AUTHZ_SOCKET)');
+    if (config.authzTls) await this.listenTls(config.authzTls, app);
+    if (!config.authzOnHttpPort && config.authzSocket === '' && !config.authzTls) this.log.info('AuthZ plugin endpoints are off (AUTHZ_ON_HTTP_PORT=False and no AUTHZ_SOCKET)');
     this.log.info({ address: this.address() }, 'http api listening');
+  }
+
+  /**
+   * AUTHZ_TLS_*: the plugin endpoints and /health over HTTPS, for dockerds on other hosts. TLS itself
+   * refuses a caller without a certificate the CA signed (and plain HTTP): such a caller never reaches
+   * a handler. The calling host is its certificate's subject CN — the envelope carries no host.
+   */
+  private async listenTls(tls: NonNullable<Config['authzTls']>, app: http.RequestListener): Promise<void> {
+    const { config } = this.deps;
+    const server = https.createServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true });
+    const refused = (req: http.IncomingMessage): void => {
+      this.metrics.authzRefused.inc();
+      this.log.warn({ peer: req.socket.remoteAddress ?? null, path: req.url ?? null }, 'plugin call refused: the client certificate names no host (subject CN)');
+    };
+    // Only the plugin endpoints and /health (load balancers check it with a client certificate).
+    const healthOnly: http.RequestListener = (req, res) => {
+      const pathname = (req.url ?? '').split('?')[0];
+      if (pathname === '/health') return app(req, res);
+      req.resume();
+      res.writeHead(404, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ error: 'the AuthZ TLS port serves only the plugin endpoints and /health' }));
+    };
+    const handler = authzHandler(this.authz, healthOnly, { serve: true, allowPeer: (req) => peerHost(req) !== undefined, onRefused: refused, caller: (req) => ({ host: peerHost(req) }) });
+    server.on('request', handler);
+    server.on('tlsClientError', (err, socket) => this.log.debug({ err, peer: socket.remoteAddress ?? null }, 'TLS handshake refused on AUTHZ_TLS_PORT'));
+    await this.bindServer(server, (done) => server.listen(tls.port, config.httpHost, done));
+    this.tlsServer = server;
+    this.log.info({ address: this.tlsAddress() }, 'authz plugin listening over TLS (client certificates required)');
   }
 
   private async listen(handler: http.RequestListener, bind: (server: http.Server, done: () => void) => void): Promise<void> {
     const server = http.createServer(handler);
+    await this.bindServer(server, (done) => bind(server, done));
+  }
+
+  private async bindServer(server: http.Server | https.Server, bind: (done: () => void) => void): Promise<void> {
     // dockerd keeps AuthZ connections alive; so do Prometheus and browsers.
     server.keepAliveTimeout = 65_000;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      bind(server, () => {
+      bind(() => {
         server.off('error', reject);
         resolve();
       });
@@ -512,6 +564,10 @@ export class Daemon {
 
   private startDockerFacing(): void {
     const { config } = this.deps;
+    if (config.serverProfile) {
+      this.log.info('DOCKER_SOCKET=none: server profile, no engine here (AuthZ only; what needs the calling host is denied in KILL mode)');
+      return;
+    }
     if (!this.events && !config.runPeriodic) this.log.info('neither events nor periodic checks are enabled: AuthZ plugin mode only');
     this.events?.start();
     this.eventStream?.start();
@@ -567,6 +623,9 @@ export class Daemon {
   health(): HealthReport {
     const problems: string[] = [];
     const { config } = this.deps;
+    if (config.serverProfile) {
+      return { healthy: true, problems, details: { docker: { socket: 'none', reachable: null, last_ok: null }, started_at: this.startedAt.toISOString(), last_scan_end: null, last_scan_seconds: null } };
+    }
     if (this.connectivity.reachable === false) problems.push(`docker unreachable at ${config.dockerSocket}: ${this.connectivity.lastError ?? 'no answer'}`);
     if (this.connectivity.reachable === undefined) problems.push(`docker not contacted yet at ${config.dockerSocket}`);
     const periodic = config.runPeriodic ? this.periodic.status() : undefined;
@@ -589,6 +648,14 @@ export class Daemon {
   scanNow(reason = 'manual'): Promise<unknown> {
     return this.periodic.tick(reason);
   }
+}
+
+/** The verified client certificate's subject CN (the calling host), undefined when it names none. */
+function peerHost(req: http.IncomingMessage): string | undefined {
+  const socket = req.socket as TLSSocket;
+  if (typeof socket.getPeerCertificate !== 'function' || !socket.authorized) return undefined;
+  const cn = socket.getPeerCertificate().subject?.CN as unknown;
+  return typeof cn === 'string' && cn !== '' ? cn : undefined;
 }
 
 /** A stale socket file from a previous run would make listen() fail with EADDRINUSE. */

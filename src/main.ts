@@ -126,6 +126,10 @@ async function scan(argv: readonly string[], version: string): Promise<number> {
   }
   const config = readConfig(version);
   if (!config) return 2;
+  if (config.serverProfile) {
+    process.stderr.write('docker-enforcer scan: DOCKER_SOCKET=none has no engine to scan; run scan on a host with dockerd\n');
+    return 2;
+  }
   try {
     const { rows, failed, report } = await dryRunScan(config);
     if (failed > 0) process.stderr.write(`docker-enforcer scan: ${failed} container(s) could not be checked\n`);

@@ -76,8 +76,8 @@ export function createMetrics(version: string) {
     }),
     authzRequests: new Counter({
       name: 'docker_enforcer_authz_requests_total',
-      help: 'AuthZ requests answered, by decision (allow, deny, warn = allowed with violations or unjudgeable in WARN mode, default_allow/default_deny = envelopes that are not Docker requests).',
-      labelNames: ['decision'],
+      help: 'AuthZ requests answered, by decision (allow, deny, warn = allowed with violations or unjudgeable in WARN mode, default_allow/default_deny = envelopes that are not Docker requests) and calling host (HOST_NAME for local callers, else the CN of a client certificate the AUTHZ_TLS_CA issued).',
+      labelNames: ['decision', 'host'],
       registers: [registry],
     }),
     authzDuration: new Histogram({

@@ -62,6 +62,7 @@ export class Enforcer {
         name: container.name || (container.id === '' ? UNNAMED_CONTAINER : ''),
         violatedRules: reasons,
         owner: container.owner,
+        ...(container.host !== '' ? { host: container.host } : {}),
         source: container.checkSource,
         image: container.image,
         labels: container.params.Config?.Labels ?? {},
@@ -79,11 +80,11 @@ export class Enforcer {
    * Records, logs and reports what the declarative policies denied (or would have, in WARN mode): a
    * detection keyed by what the request acts on, with the caller as owner; triggers see the request.
    */
-  handlePolicyDenial(report: { readonly request: unknown; readonly subject: string; readonly user: string; readonly image: string; readonly reasons: readonly string[]; readonly mode: Mode; readonly action: ActionTaken; readonly source?: 'policies' | 'image trust' | 'cis-docker' | 'self-protection' }): void {
+  handlePolicyDenial(report: { readonly request: unknown; readonly subject: string; readonly user: string; readonly host?: string; readonly image: string; readonly reasons: readonly string[]; readonly mode: Mode; readonly action: ActionTaken; readonly source?: 'policies' | 'image trust' | 'cis-docker' | 'self-protection' }): void {
     const now = this.now();
     const source = report.source ?? 'policies';
     this.deps.store.record(
-      { id: `${source === 'policies' ? 'policy' : source.replace(' ', '-')}:${report.user}:${report.subject}`, name: report.subject, violatedRules: report.reasons, owner: report.user, source: 'authz', image: report.image, labels: {}, mode: report.mode, action: report.action },
+      { id: `${source === 'policies' ? 'policy' : source.replace(' ', '-')}:${report.user}:${report.subject}`, name: report.subject, violatedRules: report.reasons, owner: report.user, ...(report.host !== undefined ? { host: report.host } : {}), source: 'authz', image: report.image, labels: {}, mode: report.mode, action: report.action },
       now,
     );
     const judgement: Judgement = { violations: report.reasons.map((reason) => ({ rule: source, mode: report.mode, reason })), mode: report.mode, whitelistErrors: [], deferredRead: [] };

@@ -53,7 +53,7 @@ export async function evalContainer(config: Config, file: string, metricsFile?: 
   const metrics = metricsFile ? (JSON.parse(await readFile(metricsFile, 'utf8')) as ContainerMetrics) : {};
   const rules = await loadRuleSet({ ...config, allowedModules: config.rulesAllowedModules, timeoutMs: config.ruleTimeoutMs });
   try {
-    const container = buildContainer({ id: params.Id ?? '', params, metrics, image: params.Config?.Image ?? '', position: 0, checkSource: 'periodic' });
+    const container = buildContainer({ id: params.Id ?? '', params, metrics, image: params.Config?.Image ?? '', position: 0, checkSource: 'periodic', host: config.hostName });
     const judgement = await judgeContainer(container, rules.containerRules, rules.whitelistRules, judgeOptions(config), rules.evaluator);
     return verdict(container.name || container.id, judgement, 'stop');
   } finally {

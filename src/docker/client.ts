@@ -81,7 +81,10 @@ export class DockerError extends Error {
 /** Observes every Docker call (metrics). */
 export type DockerCallObserver = (operation: DockerOperation, seconds: number, error: DockerError | undefined) => void;
 
-function createDockerode(endpoint: DockerEndpoint): Docker {
+/** The endpoints dockerode can reach (DOCKER_SOCKET=none has no engine: see no-engine.ts). */
+export type EngineEndpoint = Exclude<DockerEndpoint, { kind: 'none' }>;
+
+function createDockerode(endpoint: EngineEndpoint): Docker {
   if (endpoint.kind === 'unix') return new Docker({ socketPath: endpoint.socketPath });
   return new Docker({ host: endpoint.host, port: endpoint.port, protocol: endpoint.protocol });
 }
@@ -95,7 +98,7 @@ export class DockerodeClient implements DockerClient {
   private readonly docker: Docker;
 
   constructor(
-    endpoint: DockerEndpoint,
+    endpoint: EngineEndpoint,
     private readonly timeoutMs: number,
     private readonly observe: DockerCallObserver = () => undefined,
   ) {

@@ -14,6 +14,8 @@ export interface ContainerFacts {
   readonly position: number;
   readonly checkSource: CheckSource;
   readonly owner?: string;
+  /** The host the container is on (HOST_NAME, or the calling host's certificate CN in AuthZ). */
+  readonly host?: string;
   /** Fallback when params are disabled: the name from the container list. */
   readonly listedName?: string;
   readonly imageTrust?: ImageTrust | null;
@@ -37,6 +39,7 @@ export function buildContainer(facts: ContainerFacts): Container {
     position: facts.position,
     checkSource: facts.checkSource,
     owner: facts.owner && facts.owner !== '' ? facts.owner : UNKNOWN_OWNER,
+    host: facts.host ?? '',
     ...(facts.imageTrust !== undefined ? { imageTrust: facts.imageTrust } : {}),
   };
 }

@@ -14,6 +14,8 @@ export interface InspectorOptions {
    * (rename, update, destroy) is connected. Otherwise every read goes to dockerd.
    */
   readonly cacheTrusted: () => boolean;
+  /** HOST_NAME: the host every container seen here is on (`c.host`). */
+  readonly hostName?: string;
 }
 
 export interface FactsRequest {
@@ -114,6 +116,7 @@ export class ContainerInspector {
       position: request.position,
       checkSource: request.checkSource,
       listedName: request.listedName,
+      ...(this.options.hostName !== undefined ? { host: this.options.hostName } : {}),
     });
   }
 }

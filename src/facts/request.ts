@@ -117,7 +117,9 @@ function missingBodyReason(envelope: AuthzEnvelope, action: string, spec: Reques
 
 export interface RequestFactsOptions {
   /** The engine's own API version (what an unprefixed request runs at), when known. */
-  readonly engineApiVersion?: string;
+  readonly engineApiVersion?: string | undefined;
+  /** The calling host's name (`r.host`): the client certificate's CN over AUTHZ_TLS_PORT, else HOST_NAME. */
+  readonly host?: string;
 }
 
 /** Builds the facts of one AuthZ request. */
@@ -156,6 +158,7 @@ export function requestFacts(envelope: AuthzEnvelope, options: RequestFactsOptio
     vars: route.vars,
     user: envelope.User,
     authMethod: envelope.UserAuthNMethod,
+    host: options.host ?? '',
     headers: envelope.RequestHeaders,
     body,
     raw: withoutBody(envelope.raw),

@@ -39,6 +39,7 @@ function detectionJson(detection: Detection, allRules: boolean, imageAndLabels: 
     name: detection.name,
     violated_rule: allRules ? detection.violatedRules : (detection.violatedRules[0] ?? ''),
     owner: detection.owner,
+    ...(detection.host !== undefined ? { host: detection.host } : {}),
     // The original's value for AuthZ checks; rules themselves read c.checkSource === 'authz'.
     source: detection.source === 'authz' ? 'authz_plugin' : detection.source,
     count: detection.count,

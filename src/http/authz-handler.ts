@@ -10,7 +10,7 @@
  * dockerd fail the user's call with an opaque message.
  */
 import type { IncomingMessage, RequestListener, ServerResponse } from 'node:http';
-import type { AuthzService } from '../modes/authz';
+import type { AuthzCaller, AuthzService } from '../modes/authz';
 import { errorMessage } from '../util/errors';
 
 // dockerd forwards at most 1 MiB of body, base64-encoded inside the envelope: 4 MiB is ample.
@@ -45,6 +45,8 @@ export interface AuthzHandlerOptions {
   readonly allowPeer: (req: IncomingMessage) => boolean;
   /** Told about each refused caller (counted and logged). */
   readonly onRefused?: (req: IncomingMessage) => void;
+  /** Who calls (the AUTHZ_TLS_PORT listener: the host its client certificate names); absent = this host. */
+  readonly caller?: (req: IncomingMessage) => AuthzCaller;
 }
 
 /** The plugin endpoints; any other request goes to `next` (the koa app). */
@@ -63,8 +65,9 @@ export function authzHandler(service: AuthzService, next: RequestListener, optio
       return send(res, 405, JSON.stringify({ error: `method ${req.method} not allowed on ${url}` }), { Allow: 'POST' });
     }
     if (url === '/AuthZPlugin.AuthZReq') {
+      const caller = options.caller?.(req);
       readBody(req, MAX_ENVELOPE_BYTES, (body) => {
-        const decided = body === undefined ? service.authorize(Buffer.alloc(0), `envelope larger than ${MAX_ENVELOPE_BYTES} bytes`) : service.authorize(body);
+        const decided = body === undefined ? service.authorize(Buffer.alloc(0), `envelope larger than ${MAX_ENVELOPE_BYTES} bytes`, caller) : service.authorize(body, undefined, caller);
         // authorize() is not meant to reject; if it ever does, the answer is a fault's (denied in
         // KILL mode), never an HTTP error and never a blanket allow.
         decided.then(

@@ -48,6 +48,14 @@ export interface AuthzReply {
 
 export type { DecisionLabel as AuthzDecision } from '../engine/decide';
 
+/**
+ * Who calls the plugin. `host`: the calling host's name, from the client certificate of the
+ * AUTHZ_TLS_PORT listener; absent for local callers (HTTP_PORT, AUTHZ_SOCKET), whose host is HOST_NAME.
+ */
+export interface AuthzCaller {
+  readonly host?: string | undefined;
+}
+
 const HEALTHCHECK_CACHE_MS = 30_000;
 const HEALTHCHECK_CACHE_LIMIT = 1024;
 
@@ -84,6 +92,10 @@ interface PolicyJudgement {
 
 interface Judged {
   readonly decision: Decision;
+  /** The calling host (HOST_NAME for local callers). */
+  readonly host: string;
+  /** The caller is another host (AUTHZ_TLS_PORT). */
+  readonly remote: boolean;
   readonly facts?: RequestFacts;
   readonly requestJudgement?: Judgement;
   readonly containerChecks: readonly ContainerCheck[];
@@ -110,19 +122,21 @@ export class AuthzService {
   constructor(private readonly deps: AuthzDeps) {}
 
   /** Decides one AuthZReq envelope; `problem` says why the envelope could not even be read. */
-  async authorize(body: Buffer, problem?: string): Promise<AuthzReply> {
-    return (await this.explain(body, problem)).reply;
+  async authorize(body: Buffer, problem?: string, caller?: AuthzCaller): Promise<AuthzReply> {
+    return (await this.explain(body, problem, caller)).reply;
   }
 
   /** `authorize`, also telling what decided (the policy rule set, policy and checks). */
-  async explain(body: Buffer, problem?: string): Promise<Explained> {
+  async explain(body: Buffer, problem?: string, caller?: AuthzCaller): Promise<Explained> {
     const started = process.hrtime.bigint();
+    const remote = caller?.host !== undefined;
+    const host = caller?.host ?? this.deps.config.hostName;
     let judged: Judged;
     try {
-      judged = problem !== undefined ? this.notARequest(problem) : await this.judge(body);
+      judged = problem !== undefined ? this.notARequest(problem, host, remote) : await this.judge(body, host, remote);
     } catch (err: unknown) {
       this.deps.log.error({ err }, 'authz decision failed unexpectedly; judged as a fault');
-      judged = { decision: this.decide({ faults: [errorMessage(err)] }), containerChecks: [] };
+      judged = { decision: this.decide({ faults: [errorMessage(err)] }), host, remote, containerChecks: [] };
     }
     const seconds = Number(process.hrtime.bigint() - started) / 1e9;
     this.act(judged, seconds);
@@ -142,14 +156,15 @@ export class AuthzService {
     return decide({ mode: config.mode, defaultActionAllow: config.defaultActionAllow, allowUnknownActions: config.authzAllowUnknown, requireBody: config.authzRequireBody, ...input });
   }
 
-  private notARequest(problem: string): Judged {
-    return { decision: this.decide({ envelopeProblem: `malformed AuthZ request: ${problem}` }), containerChecks: [] };
+  private notARequest(problem: string, host: string, remote: boolean): Judged {
+    return { decision: this.decide({ envelopeProblem: `malformed AuthZ request: ${problem}` }), host, remote, containerChecks: [] };
   }
 
-  private async judge(body: Buffer): Promise<Judged> {
+  private async judge(body: Buffer, host: string, remote: boolean): Promise<Judged> {
     const envelope = parseEnvelope(body);
-    if (!envelope.ok) return this.notARequest(envelope.problem);
-    const facts = requestFacts(envelope.value, { engineApiVersion: this.deps.engineApiVersion?.() });
+    if (!envelope.ok) return this.notARequest(envelope.problem, host, remote);
+    // Another host's engine API version is not this engine's: its unprefixed requests run at the fallback.
+    const facts = requestFacts(envelope.value, { engineApiVersion: remote ? undefined : this.deps.engineApiVersion?.(), host });
     // One request is judged with one snapshot, even if a reload swaps it meanwhile.
     const { rules, policies, packs } = this.deps.snapshot();
     const faults: string[] = [];
@@ -158,7 +173,8 @@ export class AuthzService {
     // verdict inside the container checks split them into two round trips: ~100 µs per create).
     const trustOutcome = this.deps.imageTrust ? await this.verifyImages(facts) : undefined;
     // Started now, awaited after the rules: its lookups overlap theirs (it never rejects).
-    const selfPending = this.selfProtection(facts);
+    // The enforcer and its folders are on this machine, not on another caller's host.
+    const selfPending = remote ? Promise.resolve(undefined) : this.selfProtection(facts);
     // Request and container rules are asked for together so they share one evaluation batch.
     const [requestJudgement, containerChecks, policy] = await Promise.all([
       this.judgeRequestRules(facts, rules).catch((err: unknown) => {
@@ -194,7 +210,7 @@ export class AuthzService {
         ...cisVerdicts,
       ],
     });
-    return { decision, facts, requestJudgement, containerChecks: judgedContainers, ...(policy ? { policy } : {}), ...(trustOutcome ? { trust: trustOutcome } : {}), ...(cisVerdicts.length > 0 ? { cis: cisVerdicts } : {}), ...(self ? { self } : {}) };
+    return { decision, host, remote, facts, requestJudgement, containerChecks: judgedContainers, ...(policy ? { policy } : {}), ...(trustOutcome ? { trust: trustOutcome } : {}), ...(cisVerdicts.length > 0 ? { cis: cisVerdicts } : {}), ...(self ? { self } : {}) };
   }
 
   /**
@@ -309,8 +325,7 @@ export class AuthzService {
   private async judgePolicies(facts: RequestFacts, policies: LoadedPolicies | undefined): Promise<PolicyJudgement | undefined> {
     if (!policies) return undefined;
     const { config } = policies;
-    const host = this.deps.config.hostName;
-    const { action, namespace, method } = facts.request;
+    const { action, namespace, method, host } = facts.request;
     const needed = neededLookups(config, host, { user: facts.request.user === '' ? ANONYMOUS : facts.request.user, action, namespace, method });
     const policyFactsOf = await policyFacts(facts, needed, this.lookups);
     return { verdict: judgePolicies(config, host, policyFactsOf), facts: policyFactsOf };
@@ -366,14 +381,14 @@ export class AuthzService {
       faults.push(errorMessage(err));
       return [];
     }
-    const owner = facts.request.user;
+    const { user: owner, host } = facts.request;
     const imageTrust = this.deps.imageTrust ? { imageTrust: imageTrustFact(trust?.runVerdict) } : {};
     const checks = await Promise.all(
       views.map(async (params) => {
         try {
           // The original's value for a create that names no image (IMAGE_WHITE_LIST=UNDEFINED spares it).
           const image = (await this.deps.inspector.imageName(params)) || UNDEFINED_IMAGE;
-          const container = buildContainer({ id, params, metrics: {}, image, position: 0, checkSource: 'authz', owner, ...imageTrust });
+          const container = buildContainer({ id, params, metrics: {}, image, position: 0, checkSource: 'authz', owner, host, ...imageTrust });
           return { container, judgement: await this.judgeContainer(container, rules) };
         } catch (err: unknown) {
           faults.push(`container rules: ${errorMessage(err)}`);
@@ -418,7 +433,7 @@ export class AuthzService {
   }
 
   /** Counts the policy answer; a denial (or a would-be denial in WARN mode) is a detection and fires triggers. */
-  private actOnPolicy(policy: PolicyJudgement, request: Request | undefined): void {
+  private actOnPolicy(policy: PolicyJudgement, request: Request | undefined, host: string): void {
     const { verdict, facts } = policy;
     const mode = verdict.mode ?? this.deps.config.mode;
     const ruleSet = verdict.ruleSet ? String(verdict.ruleSet.index) : 'none';
@@ -428,6 +443,7 @@ export class AuthzService {
       request,
       subject: subjectOf(facts),
       user: facts.user,
+      host,
       image: facts.imageNames[0] ?? '',
       reasons: verdict.reasons,
       mode,
@@ -436,13 +452,14 @@ export class AuthzService {
   }
 
   /** A failing exec or swarm check is a detection and fires triggers (container checks are recorded with the container). */
-  private actOnCis(verdicts: readonly SourceVerdict[], request: Request | undefined, decision: Decision): void {
+  private actOnCis(verdicts: readonly SourceVerdict[], request: Request | undefined, decision: Decision, host: string): void {
     for (const verdict of verdicts) {
       const mode = verdict.mode ?? this.deps.config.mode;
       this.deps.enforcer.handlePolicyDenial({
         request,
         subject: request?.vars['name'] ?? request?.action ?? '',
         user: request?.user || ANONYMOUS,
+        host,
         image: '',
         reasons: verdict.reasons,
         mode,
@@ -453,7 +470,7 @@ export class AuthzService {
   }
 
   /** Records the trust verdicts on /recent; an untrusted one is a detection and fires triggers. */
-  private actOnTrust(outcome: GateOutcome, request: Request | undefined, decision: Decision): void {
+  private actOnTrust(outcome: GateOutcome, request: Request | undefined, decision: Decision, host: string): void {
     const gate = this.deps.imageTrust;
     if (!gate) return;
     const mode = this.deps.config.mode;
@@ -468,6 +485,7 @@ export class AuthzService {
       request,
       subject: image || (request?.action ?? ''),
       user: request?.user || ANONYMOUS,
+      host,
       image,
       reasons: untrusted.reasons,
       mode,
@@ -478,7 +496,7 @@ export class AuthzService {
 
   /** Acts once on the decision: detections and triggers, metrics, logs. */
   private act(judged: Judged, seconds: number): void {
-    const { decision, facts, requestJudgement, containerChecks } = judged;
+    const { decision, facts, requestJudgement, containerChecks, host } = judged;
     const { metrics, log, enforcer } = this.deps;
     const request = facts ? redactRequest(facts.request) : undefined;
     const taken = decision.allow ? 'warned' : 'denied';
@@ -486,17 +504,17 @@ export class AuthzService {
     // Two views of one create (old and new engines) are one subject: record the first that violates.
     const violating = containerChecks.find((check) => check.judgement.violations.length > 0);
     if (violating) enforcer.handleContainer(violating.container, violating.judgement, violating.judgement.mode === 'KILL' ? taken : 'warned');
-    if (judged.policy) this.actOnPolicy(judged.policy, request);
-    if (judged.trust) this.actOnTrust(judged.trust, request, decision);
+    if (judged.policy) this.actOnPolicy(judged.policy, request, host);
+    if (judged.trust) this.actOnTrust(judged.trust, request, decision, host);
     if (judged.self && !judged.self.verdict.allow) {
       const { verdict, subject } = judged.self;
-      enforcer.handlePolicyDenial({ request, subject, user: request?.user || ANONYMOUS, image: '', reasons: verdict.reasons, mode: 'KILL', action: 'denied', source: 'self-protection' });
+      enforcer.handlePolicyDenial({ request, subject, user: request?.user || ANONYMOUS, host, image: '', reasons: verdict.reasons, mode: 'KILL', action: 'denied', source: 'self-protection' });
     }
-    if (judged.cis) this.actOnCis(judged.cis, request, decision);
+    if (judged.cis) this.actOnCis(judged.cis, request, decision, host);
     for (const kind of decision.unjudgeable) metrics.authzUnjudgeable.inc({ kind });
-    metrics.authzRequests.inc({ decision: decision.label });
+    metrics.authzRequests.inc({ decision: decision.label, host });
     metrics.authzDuration.observe(seconds);
-    const summary = { method: request?.method ?? null, uri: request ? redactUri(request.uri) : null, action: request?.action ?? null, user: request?.user || '[unknown]' };
+    const summary = { method: request?.method ?? null, uri: request ? redactUri(request.uri) : null, action: request?.action ?? null, user: request?.user || '[unknown]', host };
     if (decision.unjudgeable.length > 0 || decision.label === 'default_allow' || decision.label === 'default_deny') {
       log.warn({ ...summary, allow: decision.allow, kinds: decision.unjudgeable, reasons: decision.reasons }, decision.allow ? 'request cannot be judged as dockerd will run it; allowed (WARN mode or default action)' : 'request cannot be judged as dockerd will run it; denied');
     } else if (decision.reasons.length > 0) {

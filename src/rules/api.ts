@@ -193,6 +193,11 @@ export interface Container {
   /** TLS user name where known, else `'[unknown]'`. */
   readonly owner: string;
   /**
+   * The host the container is on: for AuthZ checks from another host's dockerd (AUTHZ_TLS_PORT), the
+   * CN of the certificate that dockerd presented; otherwise this enforcer's HOST_NAME.
+   */
+  readonly host: string;
+  /**
    * The image-trust verdict on the image this container runs (TRUSTED_REGISTRIES); `null` when the
    * gate is off or the image was not verified. `key` is the fingerprint of the key that signed.
    */
@@ -252,6 +257,11 @@ export interface Request {
   readonly user: string;
   /** `'TLS'` when the user comes from a client certificate, else `''`. */
   readonly authMethod: string;
+  /**
+   * The host whose dockerd asks: the CN of the client certificate dockerd presented on AUTHZ_TLS_PORT
+   * (the envelope itself names no host), else this enforcer's HOST_NAME.
+   */
+  readonly host: string;
   /** Request headers as dockerd forwarded them (authorization headers are stripped by dockerd). */
   readonly headers: Readonly<Record<string, string>>;
   /**

@@ -9,6 +9,8 @@ export interface Detection {
   /** All reasons of the latest detection; `violated_rule` shows the first. */
   readonly violatedRules: readonly string[];
   readonly owner: string;
+  /** The host the subject is on (HOST_NAME, or an AuthZ caller's certificate CN); detections are kept per host. */
+  readonly host?: string;
   readonly source: CheckSource;
   readonly count: number;
   readonly firstTimestamp: Date;
@@ -32,6 +34,7 @@ export const DETECTION_LIMITS = {
   name: 256,
   image: 512,
   owner: 256,
+  host: 256,
   reason: 512,
   reasons: 16,
   labelKey: 128,
@@ -71,6 +74,7 @@ export function boundDetection(input: DetectionInput): { input: DetectionInput; 
     name: cut(input.name, DETECTION_LIMITS.name, truncated),
     image: cut(input.image, DETECTION_LIMITS.image, truncated),
     owner: cut(input.owner, DETECTION_LIMITS.owner, truncated),
+    ...(input.host !== undefined ? { host: cut(input.host, DETECTION_LIMITS.host, truncated) } : {}),
     violatedRules: input.violatedRules.slice(0, DETECTION_LIMITS.reasons).map((reason) => cut(reason, DETECTION_LIMITS.reason, truncated)),
     labels,
   };
@@ -79,7 +83,7 @@ export function boundDetection(input: DetectionInput): { input: DetectionInput; 
 
 /** Estimated heap bytes of a stored detection (UTF-16 strings plus a fixed overhead). */
 export function detectionBytes(detection: Detection): number {
-  let chars = detection.id.length + detection.name.length + detection.image.length + detection.owner.length;
+  let chars = detection.id.length + detection.name.length + detection.image.length + detection.owner.length + (detection.host?.length ?? 0);
   for (const reason of detection.violatedRules) chars += reason.length;
   for (const [key, value] of Object.entries(detection.labels)) chars += key.length + value.length;
   return ENTRY_OVERHEAD_BYTES + 2 * chars;
@@ -120,7 +124,8 @@ export class DetectionStore {
   record(raw: DetectionInput, now: Date): Detection {
     const { input, truncated } = boundDetection(raw);
     if (truncated) this.options.metrics?.detectionsTruncated.inc();
-    const key = `${input.source === 'authz' ? 'authz' : 'container'}:${input.id}`;
+    // One name on two hosts is two subjects.
+    const key = `${input.source === 'authz' ? 'authz' : 'container'}:${input.host === undefined ? '' : `${JSON.stringify(input.host)}:`}${input.id}`;
     const previous = this.entries.get(key);
     const detection: Detection = {
       ...input,

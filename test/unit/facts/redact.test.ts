@@ -30,6 +30,7 @@ describe('facts: credentials masked before logs, detections and triggers', () =>
       vars: {},
       user: 'alice',
       authMethod: 'TLS',
+      host: 'node-1',
       headers: { 'X-Registry-Auth': 'eyJwYXNzIjoieCJ9', 'Content-Type': 'application/json' },
       body: { Name: 's', Data: 'c2VjcmV0' },
       raw: { RequestUri: '/secrets/create?x=https://a:b@h', RequestHeaders: { Authorization: 'Bearer t' } },
