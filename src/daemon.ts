@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { lstat, mkdir, readFile, realpath, unlink } from 'node:fs/promises';
 import * as http from 'node:http';
@@ -541,6 +542,9 @@ export class Daemon {
     server.on('tlsClientError', (err, socket) => this.log.debug({ err, peer: socket.remoteAddress ?? null }, 'TLS handshake refused on AUTHZ_TLS_PORT'));
     await this.bindServer(server, (done) => server.listen(tls.port, config.httpHost, done));
     this.tlsServer = server;
+    // An expired server certificate makes every host's dockerd refuse all API calls: alert on it early.
+    const notAfter = Date.parse(new X509Certificate(tls.cert).validTo);
+    if (Number.isFinite(notAfter)) this.metrics.tlsCertificateExpiry.set({ listener: 'authz' }, notAfter / 1000);
     this.log.info({ address: this.tlsAddress() }, 'authz plugin listening over TLS (client certificates required)');
   }
 

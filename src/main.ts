@@ -8,6 +8,7 @@ import { ConfigError, loadConfig } from './config';
 import { Daemon } from './daemon';
 import { createLogger } from './log';
 import { checkRuleFiles } from './cli/check';
+import { pluginSpecWarnings } from './cli/plugin-specs';
 import { describeRequestVerdict, evalContainer, evalRequest } from './cli/eval';
 import { dryRunScan, formatTable, PacksLoadError, REPORT_FORMATS, type ReportFormat } from './cli/scan';
 import { formatReportJunit, formatReportTable, hasKillFailure } from './policies/cis/report';
@@ -39,6 +40,8 @@ Runs the daemon with the configuration from the environment (see README). SIGTER
 
 Type-checks the files at RULES_PATH, WHITELIST_RULES_PATH, REQUEST_RULES_PATH and TRIGGERS_PATH
 against the docker-enforcer rule-author types and loads them in the sandbox.
+On a Docker host it also warns (stderr) about plugin specs in /etc/docker/plugins/*.json whose
+TLSConfig has no CAFile: dockerd then silently skips verifying the plugin's certificate.
 Exit 0 with a summary; 1 with file:line:col messages; 2 on configuration errors.`,
   scan: `Usage: docker-enforcer scan --dry-run [--json]
        docker-enforcer scan --report table|json|junit
@@ -76,6 +79,8 @@ async function check(version: string): Promise<number> {
   const config = readConfig(version);
   if (!config) return 2;
   const result = await checkRuleFiles(config);
+  // Warnings only: the exit code still says whether the rule files are sound.
+  for (const warning of pluginSpecWarnings()) process.stderr.write(`warning: ${warning}\n`);
   for (const problem of result.problems) process.stderr.write(`${problem}\n`);
   if (result.problems.length > 0) {
     process.stderr.write(`docker-enforcer check: ${result.problems.length} problem(s)\n`);
