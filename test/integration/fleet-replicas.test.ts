@@ -254,6 +254,15 @@ describe('fleet: two AuthZ replicas behind HAProxy (TLS passthrough)', function 
     expect(answer.status, answer.body).to.equal(200);
   });
 
+  it('exports the server certificate expiry for the fleet alert', async () => {
+    const text = await (await fetch(`http://${LOOPBACK}:${replicas[0]!.httpPort}/metrics`)).text();
+    const match = /^docker_enforcer_tls_certificate_expiry_seconds\{listener="authz"\} (\S+)$/m.exec(text);
+    expect(match, 'docker_enforcer_tls_certificate_expiry_seconds{listener="authz"}').to.not.equal(null);
+    // makeCertificates issues for two days.
+    const left = Number(match![1]) - Date.now() / 1000;
+    expect(left).to.be.within(86_400, 2 * 86_400 + 60);
+  });
+
   it('names the calling host after its certificate CN: host-b matches no rule set and is denied', async () => {
     const envelope = JSON.stringify({ RequestMethod: 'GET', RequestUri: '/v1.41/containers/json', RequestHeaders: {} });
     const asA = await tlsCall(certificates, 'host-a', replicas[0]!.tlsPort, 'POST', '/AuthZPlugin.AuthZReq', envelope);
