@@ -12,20 +12,22 @@
  *     plugin, with the no-op plugin and with docker-enforcer, over tcp (spec file) and over a unix
  *     socket (AUTHZ_SOCKET), passes alternated in the same run.
  * The daemon runs in its own process (as in production); this process only generates load.
- * Usage: npm run bench:authz [-- SECONDS CONNECTIONS [endpoint|trust|cis]]  (`endpoint`: skip the end-to-end part;
- * `trust`: the image-trust part only, `cis`: the CIS pack part only; neither needs dockerd)
+ * Usage: npm run bench:authz [-- SECONDS CONNECTIONS [endpoint|trust|cis|tls]]  (`endpoint`: skip the end-to-end part;
+ * `trust`: the image-trust part only, `cis`: the CIS pack part only; neither needs dockerd;
+ * `tls`: only the central server over mutual TLS vs a no-op plugin behind the same TLS and vs itself without TLS (tls.ts))
  */
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { startTestEngine, type TestEngine } from '../test/integration/engine';
+import { startTestEngine } from '../test/integration/engine';
+import { endToEnd } from './end-to-end';
 import { imageTrustBench } from './image-trust';
 import { cisBench } from './cis';
-import { Connection, percentile, ROOT, startDaemon, withCpu } from './load';
+import { tlsBench } from './tls';
+import { closedLoop as closedLoopOn, Connection, percentile, ROOT, startDaemon, withCpu } from './load';
 import { BENCH_GROUPS, BENCH_POLICIES } from './policy-pair';
 
 const PLUGIN_SOCKET_DIR = '/run/docker/plugins';
@@ -58,21 +60,8 @@ function authzRequest(port: number): Buffer {
   return Buffer.concat([Buffer.from(head), body]);
 }
 
-async function closedLoop(port: number, connections: number, seconds: number): Promise<{ rps: number; p50: number; p99: number; requests: number }> {
-  const pool = await Promise.all(Array.from({ length: connections }, () => Connection.open(port)));
-  const request = authzRequest(port);
-  const latencies: number[] = [];
-  const deadline = performance.now() + seconds * 1000;
-  const started = performance.now();
-  await Promise.all(
-    pool.map(async (connection) => {
-      while (performance.now() < deadline) latencies.push(await connection.send(request));
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  pool.forEach((c) => c.close());
-  latencies.sort((a, b) => a - b);
-  return { rps: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), requests: latencies.length };
+function closedLoop(port: number, connections: number, seconds: number): Promise<{ rps: number; p50: number; p99: number; requests: number }> {
+  return closedLoopOn(() => Connection.open(port), authzRequest(port), connections, seconds);
 }
 
 async function fixedRate(port: number, rate: number, seconds: number): Promise<{ sent: number; p50: number; p99: number; max: number; blocked: number }> {
@@ -119,49 +108,10 @@ async function measureEndpoint(label: string, pid: number, port: number, connect
   return last;
 }
 
-function dockerCall(engine: TestEngine, method: string, uri: string, body?: unknown): Promise<{ status: number; text: string; ms: number }> {
-  const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-  const started = performance.now();
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      { socketPath: engine.socketPath, method, path: uri, headers: payload ? { 'content-type': 'application/json', 'content-length': payload.length } : {} },
-      (res) => {
-        let text = '';
-        res.on('data', (chunk: Buffer) => (text += chunk.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text, ms: performance.now() - started }));
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
-
-async function endToEnd(engine: TestEngine, rounds: number): Promise<{ list: number; create: number }> {
-  const list: number[] = [];
-  const create: number[] = [];
-  for (let i = 0; i < rounds; i++) list.push((await dockerCall(engine, 'GET', '/v1.41/containers/json')).ms);
-  for (let i = 0; i < Math.ceil(rounds / 10); i++) {
-    const started = performance.now();
-    const created = await dockerCall(engine, 'POST', `/v1.41/containers/create?name=bench-${i}`, {
-      Image: engine.image,
-      Cmd: ['sleep', '1'],
-      Labels: { team: 'bench' },
-      User: '1000',
-      HostConfig: { NetworkMode: 'none', Memory: 64 * 1024 * 1024, RestartPolicy: { Name: 'no' } },
-    });
-    if (created.status !== 201) throw new Error(`create failed: ${created.status} ${created.text}`);
-    const id = (JSON.parse(created.text) as { Id: string }).Id;
-    await dockerCall(engine, 'DELETE', `/v1.41/containers/${id}?force=1`);
-    create.push(performance.now() - started);
-  }
-  list.sort((a, b) => a - b);
-  create.sort((a, b) => a - b);
-  return { list: percentile(list, 50), create: percentile(create, 50) };
-}
-
 async function main(): Promise<void> {
   const seconds = Number(process.argv[2] ?? 5);
   const connections = Number(process.argv[3] ?? 16);
+  if (process.argv[4] === 'tls') return tlsBench(ENVELOPE, CONTAINER_RULES, REQUEST_RULES, seconds, connections);
   if (process.argv[4] !== 'cis') await imageTrustBench(ENVELOPE, CONTAINER_RULES, REQUEST_RULES);
   if (process.argv[4] !== 'trust') await cisBench(ENVELOPE, CONTAINER_RULES, REQUEST_RULES);
   if (process.argv[4] === 'trust' || process.argv[4] === 'cis') return;

@@ -7,6 +7,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
+import * as tls from 'node:tls';
 import { performance } from 'node:perf_hooks';
 
 export const ROOT = path.resolve(__dirname, '../..');
@@ -70,6 +71,13 @@ export class Connection {
       socket.once('error', reject);
     });
   }
+  /** The same client over TLS (the handshake done before the first request, as a keep-alive pool would). */
+  static openTls(port: number, options: tls.ConnectionOptions): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      const socket = tls.connect({ ...options, port, host: '127.0.0.1' }, () => resolve(new Connection(socket)));
+      socket.once('error', reject);
+    });
+  }
   get busy(): boolean {
     return this.waiting !== undefined;
   }
@@ -109,17 +117,59 @@ export function rssMb(pid: number): number {
   return total;
 }
 
-export async function startDaemon(env: Record<string, string>, port: number, script = path.join(ROOT, 'dist/src/main.js'), args: string[] = []): Promise<ChildProcess> {
+/**
+ * Starts a daemon (or any plugin script) in its own process and waits until `ready` answers true
+ * (by default: POST /Plugin.Activate on http://127.0.0.1:PORT). A daemon that never gets ready is
+ * killed before the error is thrown, so a failed start leaves no process behind.
+ */
+export async function startDaemon(
+  env: Record<string, string>,
+  port: number,
+  script = path.join(ROOT, 'dist/src/main.js'),
+  args: string[] = [],
+  ready: () => Promise<boolean> = () => fetch(`http://127.0.0.1:${port}/Plugin.Activate`, { method: 'POST' }).then((r) => r.ok),
+): Promise<ChildProcess> {
   // BENCH_DAEMON_NODE_ARGS (e.g. --cpu-prof) profiles the daemon under load.
   const nodeArgs = (process.env['BENCH_DAEMON_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
   const child = spawn(process.execPath, [...nodeArgs, script, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'ignore', 'inherit'] });
   const deadline = Date.now() + 20_000;
   for (;;) {
     if (child.exitCode !== null) throw new Error(`daemon exited with ${child.exitCode}`);
-    const ready = await fetch(`http://127.0.0.1:${port}/Plugin.Activate`, { method: 'POST' }).then((r) => r.ok).catch(() => false);
-    if (ready) return child;
-    if (Date.now() > deadline) throw new Error('daemon did not come up');
+    if (await ready().catch(() => false)) return child;
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error('daemon did not come up');
+    }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
+/** Ends a process this benchmark started: SIGTERM, SIGKILL after `graceMs`; resolves once it has exited. */
+export async function stopProcess(child: ChildProcess | undefined, graceMs = 5_000): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/**
+ * Closed-loop load: `connections` connections from `open`, each sending `request` again as soon as
+ * its answer is in, for `seconds`. Throughput and latency percentiles (ms).
+ */
+export async function closedLoop(open: () => Promise<Connection>, request: Buffer, connections: number, seconds: number): Promise<{ rps: number; p50: number; p99: number; requests: number }> {
+  const pool = await Promise.all(Array.from({ length: connections }, () => open()));
+  const latencies: number[] = [];
+  const deadline = performance.now() + seconds * 1000;
+  const started = performance.now();
+  await Promise.all(
+    pool.map(async (connection) => {
+      while (performance.now() < deadline) latencies.push(await connection.send(request));
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  pool.forEach((c) => c.close());
+  latencies.sort((a, b) => a - b);
+  return { rps: latencies.length / elapsed, p50: percentile(latencies, 50), p99: percentile(latencies, 99), requests: latencies.length };
+}
