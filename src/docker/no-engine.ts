@@ -8,7 +8,7 @@
 import type { Readable } from 'node:stream';
 import type { ContainerMetrics, ContainerParams } from '../rules/api';
 import type { DockerEndpoint } from '../config';
-import { DockerError, DockerodeClient, type DockerCallObserver, type ContainerSummary, type DockerClient, type DockerOperation, type ImageIdentity, type StopResult } from './client';
+import { DockerError, DockerodeClient, type DockerCallObserver, type EventsOptions, type ContainerSummary, type DockerClient, type DockerOperation, type ImageIdentity, type StopResult } from './client';
 
 export const NO_ENGINE = 'no Docker engine here (DOCKER_SOCKET=none)';
 
@@ -61,11 +61,11 @@ export class NoEngineClient implements DockerClient {
     return unavailable('plugin_inspect', `plugin ${JSON.stringify(ref)}`);
   }
 
-  stop(id: string): Promise<StopResult> {
+  stop(id: string, _graceS: number): Promise<StopResult> {
     return unavailable('stop', `container ${JSON.stringify(id)}`);
   }
 
-  events(): Promise<Readable> {
+  events(_options: EventsOptions): Promise<Readable> {
     return unavailable('events', 'the event stream');
   }
 }
