@@ -54,9 +54,11 @@ packs file at PACKS_PATH) and acts on nothing.
   shape of GET /report) or JUnit XML (one testsuite per check, one testcase per container).
   Exit 0 when no failing check is in KILL; 1 when one is; 2 on errors (a broken packs file).`,
   eval: `Usage: docker-enforcer eval --container INSPECT.json [--metrics STATS.json] [--json]
-       docker-enforcer eval --request ENVELOPE.json [--json]
+       docker-enforcer eval --request ENVELOPE.json [--host NAME] [--json]
 
 Judges a container (docker inspect output) or an AuthZ envelope with the configured rules, offline.
+--host judges the envelope as a call from that host's dockerd over AUTHZ_TLS_PORT (its certificate's
+CN): the policy rule set for that host, r.host and c.host; the default is HOST_NAME.
 Exit 0 when compliant or allowed; 1 on a violation or denial; 2 on bad input.`,
 };
 
@@ -109,7 +111,8 @@ async function evaluate(argv: readonly string[], version: string): Promise<numbe
       process.stdout.write(asJson ? `${JSON.stringify(verdict)}\n` : `${verdict.subject}: ${verdict.violated ? `violates ${verdict.reasons.join(', ')} [${verdict.mode}] -> would ${verdict.wouldDo}` : verdict.whitelisted ? `whitelisted (${verdict.whitelisted})` : 'compliant'}\n`);
       return verdict.violated ? 1 : 0;
     }
-    const verdict = await evalRequest(config, requestFile as string);
+    const host = option(argv, '--host');
+    const verdict = await evalRequest(config, requestFile as string, host);
     process.stdout.write(asJson ? `${JSON.stringify(verdict)}\n` : describeRequestVerdict(verdict));
     return verdict.allow ? 0 : 1;
   } catch (err: unknown) {

@@ -104,7 +104,7 @@ export interface RequestVerdict {
 }
 
 /** Decides an AuthZ envelope exactly as the daemon's AuthZ plugin would (request rules, container rules at create). */
-export async function evalRequest(config: Config, file: string): Promise<RequestVerdict> {
+export async function evalRequest(config: Config, file: string, host?: string): Promise<RequestVerdict> {
   const body = await readFile(file);
   const envelope = parseEnvelope(body);
   const log = pino({ level: 'silent' });
@@ -119,7 +119,7 @@ export async function evalRequest(config: Config, file: string): Promise<Request
     throw new Error(`invalid policy files:\n  - ${loadedPolicies.errors.join('\n  - ')}`);
   }
   const service = new AuthzService({ config, log, metrics, docker: OFFLINE_DOCKER, inspector, enforcer, judgeOptions: judgeOptions(config), snapshot: () => ({ rules, policies: loadedPolicies.policies }) });
-  const { reply, policy } = await service.explain(body).finally(() => rules.close());
+  const { reply, policy } = await service.explain(body, undefined, host !== undefined ? { host } : undefined).finally(() => rules.close());
   const request = envelope.ok ? `${envelope.value.RequestMethod} ${envelope.value.RequestURI}` : file;
   const policies = policy
     ? { allow: policy.allow, decidedBy: policy.decidedBy, ...(policy.ruleSet ? { ruleSet: `${policy.ruleSet.index} (${policy.ruleSet.name})` } : {}), ...(policy.policy !== undefined ? { policy: policy.policy } : {}), reasons: policy.reasons }
