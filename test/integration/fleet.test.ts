@@ -182,6 +182,16 @@ describe('fleet: one enforcer (DOCKER_SOCKET=none) judging two dockerds over mut
     expect(outcome.error).to.be.a('string');
   });
 
+  it('refuses (403) a certificate from the CA that names no host (no subject CN)', async () => {
+    const base = path.join(certs.dir, 'nocn');
+    await runCommand('openssl', ['req', '-new', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/O=no host', '-keyout', `${base}-key.pem`, '-out', `${base}.csr`]);
+    await writeFile(`${base}.ext`, 'extendedKeyUsage = clientAuth\n');
+    const signed = await runCommand('openssl', ['x509', '-req', '-in', `${base}.csr`, '-CA', certs.ca, '-CAkey', path.join(certs.dir, 'ca-key.pem'), '-set_serial', '0x1234', '-days', '1', '-extfile', `${base}.ext`, '-out', `${base}.pem`]);
+    expect(signed.code, signed.stderr).to.equal(0);
+    const outcome = await call(https.request, { ...(await tlsOptions({ cert: `${base}.pem`, key: `${base}-key.pem` })), method: 'POST', path: '/AuthZPlugin.AuthZReq' });
+    expect(outcome.status).to.equal(403);
+  });
+
   it('refuses plain HTTP on the TLS port', async () => {
     const outcome = await call(http.request, { host: '127.0.0.1', port: tlsPort, method: 'POST', path: '/AuthZPlugin.AuthZReq' });
     expect(outcome.status).to.equal(undefined);

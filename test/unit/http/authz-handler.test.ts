@@ -94,3 +94,18 @@ describe('AuthZ plugin endpoints (plain node:http in front of koa)', () => {
     expect(calls).to.deep.equal([]);
   });
 });
+
+describe('AuthZ plugin endpoints: the caller', () => {
+  it('hands the caller (the AUTHZ_TLS_PORT listener: the certificate host) to the service with every request', async () => {
+    const seen: unknown[] = [];
+    const service = {
+      authorize: async (_body: Buffer, _problem?: string, caller?: unknown): Promise<AuthzReply> => {
+        seen.push(caller);
+        return { Allow: true };
+      },
+    } as unknown as AuthzService;
+    await request(authzHandler(service, koa as never, { ...OPEN, caller: () => ({ host: 'host-a' }) })).post('/AuthZPlugin.AuthZReq').send('{}');
+    await request(authzHandler(service, koa as never, OPEN)).post('/AuthZPlugin.AuthZReq').send('{}');
+    expect(seen).to.deep.equal([{ host: 'host-a' }, undefined]);
+  });
+});
