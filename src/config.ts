@@ -27,6 +27,8 @@ export interface AuthzTlsSettings {
   readonly keyFile: string;
   readonly caFile: string;
   readonly port: number;
+  /** AUTHZ_TLS_HOST: the address it listens on (default HTTP_HOST, so /metrics can stay on loopback while hosts reach this). */
+  readonly host: string;
   readonly cert: string;
   readonly key: string;
   readonly ca: string;
@@ -136,6 +138,7 @@ export const DEFAULTS: Readonly<Record<string, string>> = {
   AUTHZ_ALLOWED_PEERS: '127.0.0.0/8,::1',
   AUTHZ_ALLOW_UNKNOWN: 'False',
   // AUTHZ_TLS_CERT, AUTHZ_TLS_KEY, AUTHZ_TLS_CA, AUTHZ_TLS_PORT: unset (no HTTPS listener).
+  // AUTHZ_TLS_HOST: unset = HTTP_HOST.
   SELF_CONTAINER: '',
   SELF_PROTECTION: 'True',
   SELF_PROTECTION_ADMINS: '',
@@ -337,7 +340,10 @@ function certificatesProblem(text: string): string | undefined {
  */
 function readAuthzTls(reader: EnvReader, env: Readonly<Record<string, string | undefined>>, resolvePath: (file: string) => string): AuthzTlsSettings | undefined {
   const given = TLS_NAMES.filter((name) => (env[name] ?? '').trim() !== '');
-  if (given.length === 0) return undefined;
+  if (given.length === 0) {
+    if ((env['AUTHZ_TLS_HOST'] ?? '').trim() !== '') reader.problems.push('AUTHZ_TLS_HOST is set without AUTHZ_TLS_CERT, AUTHZ_TLS_KEY, AUTHZ_TLS_CA and AUTHZ_TLS_PORT: there is no HTTPS listener to place');
+    return undefined;
+  }
   if (given.length < TLS_NAMES.length) {
     const missing = TLS_NAMES.filter((name) => !given.includes(name));
     reader.problems.push(`${given.join(', ')} set without ${missing.join(', ')}: the HTTPS AuthZ listener needs all four (or none)`);
@@ -367,8 +373,9 @@ function readAuthzTls(reader: EnvReader, env: Readonly<Record<string, string | u
       reader.problems.push(`AUTHZ_TLS_KEY=${JSON.stringify(files.key)}: not a PEM private key (${(err as Error).message})`);
     }
   }
+  const host = (env['AUTHZ_TLS_HOST'] ?? '').trim() || reader.raw('HTTP_HOST').trim();
   if (reader.problems.length > problemsBefore || cert === undefined || key === undefined || ca === undefined) return undefined;
-  return { certFile: files.cert, keyFile: files.key, caFile: files.ca, port, cert, key, ca };
+  return { certFile: files.cert, keyFile: files.key, caFile: files.ca, port, host, cert, key, ca };
 }
 
 /**
@@ -513,6 +520,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     authz_tls_key: config.authzTls?.keyFile ?? null,
     authz_tls_ca: config.authzTls?.caFile ?? null,
     authz_tls_port: config.authzTls?.port ?? null,
+    authz_tls_host: config.authzTls?.host ?? null,
     server_profile: config.serverProfile,
     self_container: config.selfContainer,
     self_protection: config.selfProtection,

@@ -523,7 +523,6 @@ export class Daemon {
    * a handler. The calling host is its certificate's subject CN — the envelope carries no host.
    */
   private async listenTls(tls: NonNullable<Config['authzTls']>, app: http.RequestListener): Promise<void> {
-    const { config } = this.deps;
     const server = https.createServer({ cert: tls.cert, key: tls.key, ca: tls.ca, requestCert: true, rejectUnauthorized: true });
     const refused = (req: http.IncomingMessage): void => {
       this.metrics.authzRefused.inc();
@@ -540,7 +539,7 @@ export class Daemon {
     const handler = authzHandler(this.authz, healthOnly, { serve: true, allowPeer: (req) => peerHost(req) !== undefined, onRefused: refused, caller: (req) => ({ host: peerHost(req) }) });
     server.on('request', handler);
     server.on('tlsClientError', (err, socket) => this.log.debug({ err, peer: socket.remoteAddress ?? null }, 'TLS handshake refused on AUTHZ_TLS_PORT'));
-    await this.bindServer(server, (done) => server.listen(tls.port, config.httpHost, done));
+    await this.bindServer(server, (done) => server.listen(tls.port, tls.host, done));
     this.tlsServer = server;
     // An expired server certificate makes every host's dockerd refuse all API calls: alert on it early.
     const notAfter = Date.parse(new X509Certificate(tls.cert).validTo);

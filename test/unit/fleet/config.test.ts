@@ -42,12 +42,18 @@ describe('config: AUTHZ_TLS_*', () => {
 
   it('reads all four: the files parsed, the port', () => {
     const config = loadConfig(all(), '/srv', 'test');
-    expect(config.authzTls).to.include({ certFile: files.cert, keyFile: files.key, caFile: files.ca, port: 8443 });
+    expect(config.authzTls).to.include({ certFile: files.cert, keyFile: files.key, caFile: files.ca, port: 8443, host: '0.0.0.0' });
     expect(config.authzTls?.cert).to.include('BEGIN CERTIFICATE');
     const described = describeConfig(config);
     expect(described).to.include({ authz_tls_cert: files.cert, authz_tls_port: 8443 });
     // The key's text is never shown.
     expect(JSON.stringify(described)).not.to.include('PRIVATE KEY');
+  });
+
+  it('listens on AUTHZ_TLS_HOST when given, else on HTTP_HOST', () => {
+    expect(loadConfig({ ...all(), HTTP_HOST: '127.0.0.1' }, '/srv', 'test').authzTls?.host).to.equal('127.0.0.1');
+    expect(loadConfig({ ...all(), HTTP_HOST: '127.0.0.1', AUTHZ_TLS_HOST: '10.0.0.5' }, '/srv', 'test').authzTls?.host).to.equal('10.0.0.5');
+    expect(problemsOf({ AUTHZ_TLS_HOST: '0.0.0.0' })).to.deep.equal(['AUTHZ_TLS_HOST is set without AUTHZ_TLS_CERT, AUTHZ_TLS_KEY, AUTHZ_TLS_CA and AUTHZ_TLS_PORT: there is no HTTPS listener to place']);
   });
 
   const cases: Array<[string, () => Record<string, string>, RegExp[]]> = [
