@@ -109,7 +109,8 @@ async function send(port: number, pool: readonly Kind[], total: number, connecti
 async function decisionCounts(port: number): Promise<Map<string, number>> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const counts = new Map<string, number>();
-  for (const match of text.matchAll(/^docker_enforcer_authz_requests_total\{decision="(\w+)"\} (\d+)$/gm)) counts.set(match[1]!, Number(match[2]));
+  // Summed over the `host` label: every caller here is local, but the label is there.
+  for (const match of text.matchAll(/^docker_enforcer_authz_requests_total\{[^}]*decision="(\w+)"[^}]*\} (\d+)$/gm)) counts.set(match[1]!, (counts.get(match[1]!) ?? 0) + Number(match[2]));
   return counts;
 }
 
