@@ -3,17 +3,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigError, describeConfig, loadConfig, parseDockerSocket } from '../../src/config';
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env, '/srv', 'test');
-  } catch (err: unknown) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  return [];
-}
+import { describeConfig, loadConfig, parseDockerSocket } from '../../src/config';
+import { problemsOf } from './config-problems';
 
 describe('config', () => {
   it('uses the original defaults', () => {

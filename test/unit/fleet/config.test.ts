@@ -4,17 +4,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ConfigError, describeConfig, loadConfig, parseDockerSocket } from '../../../src/config';
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env, '/srv', 'test');
-  } catch (err: unknown) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  return [];
-}
+import { describeConfig, loadConfig, parseDockerSocket } from '../../../src/config';
+import { problemsOf } from '../config-problems';
 
 describe('config: AUTHZ_TLS_*', () => {
   let dir: string;
