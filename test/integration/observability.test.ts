@@ -2,7 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdir, readFile } from 'node:fs/promises';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './browser';
 import { createEnvelope, startEnforcer, type RunningEnforcer } from './enforcer';
 import { testEngine } from './setup';
 
@@ -107,12 +108,10 @@ describe('observability: metrics worth scraping, pages worth reading', function 
   describe('pages in a real headless browser', () => {
     let browser: Browser;
     before(async function () {
-      if (spawnSync('chromium', ['--version']).status !== 0) this.skip();
+      const launched = await launchChromium();
+      if (!launched) this.skip();
+      browser = launched;
       await mkdir(ARTIFACTS, { recursive: true });
-      browser = await chromium.launch({
-        executablePath: '/usr/bin/chromium',
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      });
     });
     after(async () => {
       await browser?.close();

@@ -3,7 +3,8 @@ import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { expect } from 'chai';
-import { chromium, type Browser } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { launchChromium } from './browser';
 import type { CisReportJson } from '../../src/policies/cis/report';
 import { parseXml, type XmlElement } from '../unit/policies/cis/xml';
 import { getJson, startEnforcer, type RunningEnforcer } from './enforcer';
@@ -143,13 +144,8 @@ describe('compliance report: GET /report, its page, and scan --report', function
     enforcer = await startEnforcer(engine, { MODE: 'WARN', RUN_PERIODIC: 'True', IMMEDIATE_PERIODICAL_START: 'True' }, { rules: RULES, packs: PACKS });
     await engine.waitFor(async () => (await report(enforcer)).containers.length === 4, 30_000, 'the first scan to report four containers');
     cliEnv = { DOCKER_SOCKET: `unix://${engine.socketPath}`, RULES_PATH: path.join(enforcer.dir, 'rules.ts'), PACKS_PATH: path.join(enforcer.dir, 'packs.yml'), MODE: 'WARN' };
-    if (spawnSync('chromium', ['--version']).status === 0) {
-      await mkdir(ARTIFACTS, { recursive: true });
-      browser = await chromium.launch({
-        executablePath: '/usr/bin/chromium',
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      });
-    }
+    browser = await launchChromium();
+    if (browser) await mkdir(ARTIFACTS, { recursive: true });
   });
 
   after(async () => {

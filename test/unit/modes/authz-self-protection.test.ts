@@ -1,3 +1,4 @@
+import { envelopeBytes } from '../envelope';
 import { expect } from 'chai';
 import pino from 'pino';
 import { Enforcer } from '../../../src/actions/enforcer';
@@ -54,17 +55,7 @@ function service(env: Record<string, string>, docker: DockerClient = client(), s
   return { authz, store };
 }
 
-const envelope = (method: string, uri: string, body?: unknown, user = 'mallory'): Buffer =>
-  Buffer.from(
-    JSON.stringify({
-      User: user,
-      UserAuthNMethod: user === '' ? '' : 'TLS',
-      RequestMethod: method,
-      RequestUri: uri,
-      RequestHeaders: { 'Content-Type': 'application/json' },
-      ...(body === undefined ? {} : { RequestBody: Buffer.from(JSON.stringify(body)).toString('base64') }),
-    }),
-  );
+const envelope = (method: string, uri: string, body?: unknown, user = 'mallory'): Buffer => envelopeBytes(method, uri, body, user);
 
 describe('AuthZ service: self-protection', () => {
   it('denies a stop of its own container by name, id prefix or full id even in WARN mode, and records it', async () => {

@@ -1,3 +1,4 @@
+import { envelopeBytes } from '../envelope';
 import { expect } from 'chai';
 import { parseEnvelope } from '../../../src/facts/envelope';
 import { requestFacts, type RequestFacts } from '../../../src/facts/request';
@@ -18,18 +19,7 @@ const SETTINGS: SelfProtectionSettings = {
 
 /** An envelope as dockerd sends it: a TLS caller has a name, the unix socket's has none. */
 function factsOf(method: string, uri: string, body?: unknown, user = 'mallory'): RequestFacts {
-  const envelope = parseEnvelope(
-    Buffer.from(
-      JSON.stringify({
-        User: user,
-        UserAuthNMethod: user === '' ? '' : 'TLS',
-        RequestMethod: method,
-        RequestUri: uri,
-        RequestHeaders: { 'Content-Type': 'application/json' },
-        ...(body === undefined ? {} : { RequestBody: Buffer.from(JSON.stringify(body)).toString('base64') }),
-      }),
-    ),
-  );
+  const envelope = parseEnvelope(envelopeBytes(method, uri, body, user));
   if (!envelope.ok) throw new Error(envelope.problem);
   return requestFacts(envelope.value);
 }
